@@ -1,0 +1,39 @@
+# Linli — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEV_LOGIN ?= 1
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install migrate demo bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p instance
+	DEV_LOGIN=$(DEV_LOGIN) $(BIN)/flask --app wsgi db upgrade
+
+demo: migrate
+	DEV_LOGIN=$(DEV_LOGIN) $(BIN)/flask --app wsgi demo load
+
+# The embedded demo: SQLite under instance/, in-process store, DEV_LOGIN on.
+run: demo
+	DEV_LOGIN=$(DEV_LOGIN) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# SQLite by default; TEST_DATABASE_URL / TEST_REDIS_URL switch to PostgreSQL / Redis.
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance/linli.db .pytest_cache

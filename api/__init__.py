@@ -1,0 +1,97 @@
+"""The HTTP layer: app factory, auth, error envelope, schemas, one blueprint per feature."""
+import json
+import logging
+import uuid
+
+from flask import Flask, g, request
+from flask_migrate import Migrate
+from flask_smorest import Api
+
+from core import kv, passwords
+from core.db import db
+from core.errors import DomainError
+
+from . import config as config_module
+from . import errors, limits
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class LinliFlask(Flask):
+    def dispatch_request(self):
+        """Runs the view, then commits its work once (house rule 3).
+
+        An exception skips the commit; the error handlers roll back.
+        """
+        rv = super().dispatch_request()
+        db.session.commit()
+        return rv
+
+
+def _check_json_body():
+    """A body must be a JSON object: 400 BAD_REQUEST otherwise, before any parsing."""
+    if request.method not in WRITE_METHODS:
+        return
+    raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        return
+    if not request.is_json:
+        raise DomainError("BAD_REQUEST", "请求体须为 JSON（Content-Type: application/json）")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError("BAD_REQUEST", "请求体不是有效的 JSON")
+    if not isinstance(body, dict):
+        raise DomainError("BAD_REQUEST", "请求体须为 JSON 对象")
+
+
+def _tag_request():
+    g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = LinliFlask(__name__, instance_path=str(config_module.ROOT / "instance"))
+    app.config.update(config_module.STATIC)
+    app.config.update(config_module.from_environment())
+    app.config.update(overrides or {})
+    config_module.check_safe(app.config)
+    app.json.ensure_ascii = False  # Chinese as-is
+    logging.basicConfig(level=logging.INFO)
+
+    if app.config.get("PASSWORD_HASH_FAST"):
+        passwords.configure(time_cost=1, memory_cost=8)
+
+    db.init_app(app)
+    Migrate(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    app.extensions["linli.kv"] = kv.make_store(app.config["REDIS_URL"], app.config["REDIS_PREFIX"])
+    limits.init_app(app)
+
+    app.before_request(_tag_request)
+    app.before_request(_check_json_body)
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    from .views import ALL_BLUEPRINTS
+
+    for blueprint in ALL_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    errors.register(app)  # after Api(), whose own HTTP error handler this replaces
+
+    from . import cli
+
+    cli.register(app)
+    _import_models()
+    return app
+
+
+def _import_models():
+    """Every model must be known to SQLAlchemy (and Alembic) whatever is imported first."""
+    import orgs.models  # noqa: F401
+    import volunteers.models  # noqa: F401

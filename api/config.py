@@ -1,0 +1,61 @@
+"""Configuration from the environment (see the README for every variable)."""
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "linli-dev-secret-do-not-use-in-production"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    env = os.environ
+    instance = ROOT / "instance"
+    return {
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'linli.db'}",
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "REDIS_PREFIX": env.get("REDIS_PREFIX", "linli:"),
+        "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET_KEY,
+        "DEV_LOGIN": env_flag("DEV_LOGIN"),
+        "TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "WECHAT_APPID": env.get("WECHAT_APPID", ""),
+        "WECHAT_SECRET": env.get("WECHAT_SECRET", ""),
+        "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_TIMEOUT_SECONDS": float(env.get("WECHAT_TIMEOUT_SECONDS", "5")),
+        "ID_NUMBER_KEY": env.get("ID_NUMBER_KEY") or None,
+        "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", "30")),
+        "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", "30")),
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_CHECKIN": env.get("RATELIMIT_CHECKIN", "60 per minute"),
+    }
+
+
+# Fixed for every deployment.
+STATIC = {
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "API_TITLE": "Linli 邻里",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # A rate limiter that cannot reach Redis lets requests through rather than fail them.
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+}
+
+
+def check_safe(config: dict) -> None:
+    """Refuse to serve real users with the published development secret."""
+    if not config["DEV_LOGIN"] and config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError(
+            "SECRET_KEY is the development default; set SECRET_KEY (or DEV_LOGIN=1 for the demo)"
+        )

@@ -1,0 +1,134 @@
+"""Every error leaves as `{"error": {"code", "message", "details"}}` with its status."""
+import logging
+
+from flask import current_app, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from core.db import db
+from core.errors import DomainError
+
+log = logging.getLogger("linli.errors")
+
+# The HTTP status of every domain error code; a code missing here is a bug
+# (tests/api/test_error_codes.py scans the code base for codes).
+STATUS_BY_CODE = {
+    "BAD_REQUEST": 400,
+    "CODE_INVALID": 400,
+    "UNAUTHENTICATED": 401,
+    "BAD_CREDENTIALS": 401,
+    "WECHAT_LOGIN_FAILED": 401,
+    "FORBIDDEN": 403,
+    "NOT_REGISTERED": 403,
+    "OUT_OF_AREA": 403,
+    "NOT_A_VOLUNTEER": 403,
+    "NOT_ELIGIBLE": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "PHONE_IN_USE": 409,
+    "IDEMPOTENCY_CONFLICT": 409,
+    "REGISTRATION_CLOSED": 409,
+    "ALREADY_REGISTERED": 409,
+    "CHECKIN_NOT_OPEN": 409,
+    "NOT_CHECKED_IN": 409,
+    "NOT_ENDED": 409,
+    "ALREADY_SETTLED": 409,
+    "INSUFFICIENT_POINTS": 409,
+    "OUT_OF_STOCK": 409,
+    "LIMIT_REACHED": 409,
+    "ALREADY_FULFILLED": 409,
+    "REDEMPTION_CANCELLED": 409,
+    "REDEMPTION_EXPIRED": 409,
+    "ALREADY_REVERSED": 409,
+    "INVALID_STATE": 409,
+    "CODE_EXPIRED": 410,
+    "PAYLOAD_TOO_LARGE": 413,
+    "VALIDATION_ERROR": 422,
+    "RATE_LIMITED": 429,
+    "WECHAT_UNAVAILABLE": 503,
+}
+
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+}
+
+
+def envelope(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages) -> dict:
+    """webargs groups field errors by location ({"json": {...}}); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    flat = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def _end_transaction(keep: bool) -> None:
+    try:
+        db.session.commit() if keep else db.session.rollback()
+    except Exception:  # the error being reported matters more than this one
+        log.exception("could not end the transaction of a failed request")
+        db.session.rollback()
+
+
+def handle_domain_error(exc: DomainError):
+    _end_transaction(exc.keep_changes)
+    status = STATUS_BY_CODE.get(exc.code, 409)
+    return envelope(status, exc.code, exc.message, exc.details)
+
+
+def handle_http_exception(exc: HTTPException):
+    _end_transaction(False)
+    status = exc.code or 500
+    code = HTTP_CODES.get(status) or (exc.name or "ERROR").upper().replace(" ", "_")
+    details = {}
+    message = exc.description or exc.name
+    data = getattr(exc, "data", None) or {}
+    if status == 422:
+        details = flatten_messages(data.get("messages", {}))
+        message = "请求参数有误"
+    elif status == 400 and data.get("messages"):
+        details = flatten_messages(data["messages"])
+        message = "请求体不是有效的 JSON 对象"
+    elif status == 429:
+        message = "请求过于频繁，请稍后再试"
+    headers = {}
+    if status == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 429 and hasattr(exc, "get_headers"):
+        headers.update({k: v for k, v in exc.get_headers() if k.lower() == "retry-after"})
+    return envelope(status, code, message, details, headers)
+
+
+def handle_unexpected(exc: Exception):
+    if current_app.config.get("TESTING") and not current_app.config.get("TEST_SHOW_500"):
+        raise exc
+    _end_transaction(False)
+    request_id = g.get("request_id", "-")
+    log.exception("unexpected error, request %s", request_id)
+    return envelope(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试", {"request_id": request_id})
+
+
+def register(app) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,95 @@
+"""Fields and schemas every feature's schemas share."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate
+
+from core.phones import MAINLAND_MOBILE
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+class Instant(fields.DateTime):
+    """ISO 8601 with an offset. Input without an offset is read in the configured
+    zone; output is given in that zone (+08:00 by default)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("需要 ISO 8601 时间字符串")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("不是有效的 ISO 8601 时间")
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=local_zone())
+        return parsed
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(local_zone()).isoformat()
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses `true`, `1.5` and `"12"`, unlike marshmallow's default."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictString(fields.String):
+    """A string, trimmed, refusing blank input when required."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return value.strip()
+
+
+def Text(*, max_len: int, required: bool = True, min_len: int | None = None, **kwargs):
+    return StrictString(required=required,
+                        validate=validate.Length(min=1 if required and min_len is None else (min_len or 0),
+                                                 max=max_len),
+                        **kwargs)
+
+
+def Phone(*, required: bool = True):
+    """A mainland mobile number, 11 digits starting with 1."""
+    return StrictString(required=required,
+                        validate=validate.Regexp(MAINLAND_MOBILE, error="不是有效的手机号码"))
+
+
+class PageArgs(Schema):
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+_page_schemas: dict = {}
+
+
+def page_of(item_schema) -> type[Schema]:
+    """`{"items": [...], "next": cursor or null}` of `item_schema` items."""
+    name = f"{item_schema.__name__}Page"
+    if name not in _page_schemas:
+        _page_schemas[name] = Schema.from_dict(
+            {"items": fields.List(fields.Nested(item_schema)), "next": fields.String(allow_none=True)},
+            name=name,
+        )
+    return _page_schemas[name]
+
+
+class ErrorBody(Schema):
+    code = fields.String()
+    message = fields.String()
+    details = fields.Dict()
+
+
+class ErrorEnvelope(Schema):
+    error = fields.Nested(ErrorBody)

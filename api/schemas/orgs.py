@@ -1,0 +1,36 @@
+from marshmallow import Schema, fields, validate
+
+from orgs.models import KINDS, ROLES
+
+from .common import Phone, StrictInteger, Text
+
+
+class OrgIn(Schema):
+    name = Text(max_len=100)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    parent_id = StrictInteger(required=True)
+
+
+class OrgOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+
+
+class OrgListArgs(Schema):
+    parent_id = fields.Integer(load_default=None)
+    kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
+
+
+class StaffIn(Schema):
+    phone = Phone()
+    name = Text(max_len=64)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=128))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class StaffOut(Schema):
+    user_id = fields.Integer()
+    org_id = fields.Integer()
+    role = fields.String()

@@ -1,0 +1,4 @@
+"""One blueprint per feature; the app registers them in this order."""
+from . import auth, health, orgs
+
+ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp]

@@ -1,0 +1,44 @@
+from flask_smorest import Blueprint
+
+from api.auth import current_user, load, login_required
+from api.schemas.common import PageArgs, page_of
+from api.schemas.orgs import OrgIn, OrgListArgs, OrgOut, StaffIn, StaffOut
+from core import clock
+from orgs import services
+
+blp = Blueprint("orgs", __name__, url_prefix="/api/v1", description="The three-tier service system")
+
+
+@blp.route("/orgs", methods=["POST"])
+@login_required
+@blp.arguments(OrgIn)
+@blp.response(201, OrgOut)
+def create_org(body):
+    """A district, station or room, one level below its parent."""
+    return services.create_org(actor=current_user(), now=clock.now(), **body)
+
+
+@blp.route("/orgs", methods=["GET"])
+@blp.arguments(OrgListArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(OrgOut))
+def list_orgs(filters, page):
+    return services.list_orgs(**filters, **page)
+
+
+@blp.route("/orgs/<int:org_id>", methods=["GET"])
+@load(services.get_org, "org_id", as_name="org")
+@blp.response(200, OrgOut)
+def get_org(org):
+    return org
+
+
+@blp.route("/orgs/<int:org_id>/staff", methods=["POST"])
+@login_required
+@load(services.get_org, "org_id", as_name="org", action="manage")
+@blp.arguments(StaffIn)
+@blp.response(201, StaffOut)
+@blp.alt_response(200, schema=StaffOut, description="That person already has a role here; unchanged")
+def add_staff(body, org):
+    staff_role, created = services.add_staff(actor=current_user(), org=org, now=clock.now(), **body)
+    return staff_role, 201 if created else 200

@@ -1,0 +1,1 @@
+"""Plumbing with no request in it: database, Redis, clock, errors, signed codes."""

@@ -1,0 +1,65 @@
+"""Keyset (cursor) pagination: stable under inserts, cheap at any depth.
+
+The cursor is the sort key of the last item returned, base64url-encoded JSON;
+clients treat it as opaque.
+"""
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from core.db import UTCDateTime, db
+from core.errors import Invalid
+
+
+@dataclass
+class Page:
+    items: list
+    next: str | None
+
+
+def encode_cursor(values: list) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, columns) -> list:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("wrong length")
+        decoded = []
+        for column, value in zip(columns, values):
+            if isinstance(column.type, UTCDateTime):
+                value = datetime.fromisoformat(value)
+            elif not isinstance(value, (int, str)) or isinstance(value, bool):
+                raise ValueError("wrong type")
+            decoded.append(value)
+        return decoded
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise Invalid({"cursor": ["not a cursor from this list"]})
+
+
+def keyset_page(stmt, *, order, cursor: str | None, limit: int, descending: bool = False,
+                key=None) -> Page:
+    """Runs `stmt` ordered by `order` (ending in a unique column) from `cursor` on.
+
+    `key(item)` gives an item's values for `order`; by default the attributes
+    of the same names.
+    """
+    if cursor:
+        values = decode_cursor(cursor, order)
+        row = sa.tuple_(*order)
+        after = sa.tuple_(*[sa.literal(v, c.type) for c, v in zip(order, values)])
+        stmt = stmt.where(row < after if descending else row > after)
+    stmt = stmt.order_by(*[c.desc() if descending else c.asc() for c in order]).limit(limit + 1)
+    items = list(db.session.scalars(stmt))
+    if len(items) <= limit:
+        return Page(items, None)
+    items = items[:limit]
+    key = key or (lambda item: [getattr(item, c.key) for c in order])
+    return Page(items, encode_cursor(key(items[-1])))

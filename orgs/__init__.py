@@ -1,0 +1,1 @@
+"""City → district → station → room, and the staff roles that act on them."""

@@ -1,0 +1,88 @@
+"""Helpers for tests: an org tree, staff and residents with tokens, error checks."""
+import itertools
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from api.tokens import encode_access
+from core import clock
+from core.db import db
+from core.passwords import hash_password
+from orgs.models import Org, StaffRole
+from orgs.services import _save_org, ensure_city
+from volunteers.models import User, VolunteerProfile
+
+API = "/api/v1"
+_phones = itertools.count(13900000000)
+
+
+@dataclass
+class Person:
+    id: int
+    token: str
+    phone: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def assert_error(response, status: int, code: str):
+    """The response is the API's error envelope with this status and code."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], dict)
+    return body["error"]
+
+
+class Actors:
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def tree(self) -> dict:
+        """city → district → station → room_a, room_b (ids)."""
+        with self.app.app_context():
+            now = clock.now()
+            city = ensure_city(name="武汉市", now=now)
+            district = _save_org(Org(name="江岸区", kind="district", parent=city, created_at=now))
+            station = _save_org(Org(name="百步亭街道社工站", kind="station", parent=district, created_at=now))
+            room_a = _save_org(Org(name="花园社区社工室", kind="room", parent=station, created_at=now))
+            room_b = _save_org(Org(name="幸福社区社工室", kind="room", parent=station, created_at=now))
+            ids = {"city": city.id, "district": district.id, "station": station.id,
+                   "room_a": room_a.id, "room_b": room_b.id}
+            db.session.commit()
+        return ids
+
+    def staff(self, org_id: int, role: str = "admin", password: str = "password-123") -> Person:
+        with self.app.app_context():
+            now = clock.now()
+            phone = str(next(_phones))
+            user = User(phone=phone, nickname=f"staff-{phone[-4:]}",
+                        password_hash=hash_password(password), home_org_id=org_id, created_at=now)
+            db.session.add(user)
+            db.session.flush()
+            db.session.add(StaffRole(user_id=user.id, org_id=org_id, role=role, created_at=now))
+            db.session.commit()
+            return Person(user.id, encode_access(user.id, now), phone)
+
+    def resident(self, openid: str | None = None, *, home_org_id: int | None = None,
+                 volunteer: bool = False) -> Person:
+        with self.app.app_context():
+            now = clock.now()
+            openid = openid or f"openid-{next(_phones)}"
+            user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
+            if user is None:
+                user = User(wechat_openid=openid, nickname=openid, home_org_id=home_org_id,
+                            created_at=now)
+                db.session.add(user)
+                db.session.flush()
+            if volunteer:
+                db.session.add(VolunteerProfile(user_id=user.id, real_name="志愿者",
+                                                phone=str(next(_phones)), status="active",
+                                                created_at=now))
+            db.session.commit()
+            return Person(user.id, encode_access(user.id, now))

@@ -1,0 +1,24 @@
+"""Every error code raised anywhere has an HTTP status in api/errors.py."""
+import re
+from pathlib import Path
+
+from api.errors import STATUS_BY_CODE
+
+ROOT = Path(__file__).resolve().parent.parent
+RAISED = re.compile(r'(?:DomainError|Conflict|Forbidden)\(\s*"([A-Z][A-Z_]+)"')
+CODE_KW = re.compile(r'code="([A-Z][A-Z_]+)"')
+
+
+def raised_codes():
+    codes = set()
+    for package in ["api", "core", "orgs", "volunteers", "activities", "points"]:
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            codes |= set(RAISED.findall(text)) | set(CODE_KW.findall(text))
+    return codes
+
+
+def test_every_raised_code_has_a_status():
+    codes = raised_codes()
+    assert "BAD_CREDENTIALS" in codes  # the scan itself works
+    assert sorted(codes - set(STATUS_BY_CODE)) == []

@@ -1,0 +1,1 @@
+"""People: users (residents and staff), volunteer profiles, service records."""
