@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -22,7 +22,7 @@ class Page:
 
 
 def encode_cursor(values: list) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    plain = [v.isoformat() if isinstance(v, date) else v for v in values]  # dates and datetimes
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
@@ -36,6 +36,8 @@ def decode_cursor(cursor: str, columns) -> list:
         for column, value in zip(columns, values):
             if isinstance(column.type, UTCDateTime):
                 value = datetime.fromisoformat(value)
+            elif isinstance(column.type, sa.Date):
+                value = date.fromisoformat(value)
             elif not isinstance(value, (int, str)) or isinstance(value, bool):
                 raise ValueError("wrong type")
             decoded.append(value)

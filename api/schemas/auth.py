@@ -32,6 +32,7 @@ class VolunteerBrief(Schema):
     id = fields.Integer()
     status = fields.String()
     real_name = fields.String()
+    volunteer_no = fields.String(allow_none=True)
 
 
 class UserOut(Schema):

@@ -1,0 +1,157 @@
+"""Service records (志愿服务记录), the totals they add up to, and star levels."""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.errors import Invalid
+from core.paging import Page, keyset_page
+from orgs.models import Org
+
+from .models import ServiceRecord, local_zone
+
+# 星级志愿者: cumulative hours for one to five stars.
+STAR_HOURS = (100, 300, 600, 1000, 1500)
+# 志愿服务记录与证明出具办法: a record is made within 10 working days of the service's end.
+RECORDING_WORKING_DAYS = 10
+
+
+def star_for_minutes(minutes: int) -> int:
+    """0 below 100 hours; 1★ from 100 h, 2★ 300 h, 3★ 600 h, 4★ 1000 h, 5★ 1500 h."""
+    return sum(1 for hours in STAR_HOURS if minutes >= hours * 60)
+
+
+def working_days_after(start: date, end: date) -> int:
+    """Monday-to-Friday days d with start < d <= end (0 when end <= start).
+
+    Public holidays and the weekend days worked in their place (调休) are not
+    known to the system, so a record made across a holiday may be flagged late
+    when by the calendar it was not; staff can see the dates on the record.
+    """
+    if end <= start:
+        return 0
+    days = (end - start).days
+    full_weeks, rest = divmod(days, 7)
+    count = full_weeks * 5
+    for offset in range(1, rest + 1):
+        if (start + timedelta(days=full_weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
+
+
+def is_recorded_late(*, ended_on: date, recorded_on: date) -> bool:
+    return working_days_after(ended_on, recorded_on) > RECORDING_WORKING_DAYS
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(local_zone()).date()
+
+
+def record_service(*, user_id: int, activity_id: int, title: str, org: Org, place: str,
+                   content: str, started_at: datetime | None, ended_at: datetime | None,
+                   minutes: int, points: int, responsible_person: str, recorded_by: int | None,
+                   cause_key: str, now: datetime, service_date: date | None = None) -> ServiceRecord:
+    """Writes one volunteer's service record; idempotent on `cause_key`.
+
+    A second call with a `cause_key` already recorded returns the existing
+    record unchanged (whatever the other arguments), so settlement can retry
+    safely; two concurrent calls leave one row. The organising unit's name is
+    copied, so a later rename does not rewrite history. `service_date` is the
+    local date of `started_at` (else `ended_at`) unless given; `is_late` is set
+    when `now` is more than 10 working days after the end (`ended_at`, else
+    the service date). Records are never deleted, whatever happens to points.
+    Raises VALIDATION_ERROR for negative minutes or points, an end before the
+    start, a blank required text, or no date at all.
+    """
+    existing = _by_cause(cause_key)
+    if existing is not None:
+        return existing
+    _check(title=title, place=place, content=content, responsible_person=responsible_person,
+           cause_key=cause_key, minutes=minutes, points=points, started_at=started_at,
+           ended_at=ended_at)
+    day = service_date or next((_local_date(t) for t in (started_at, ended_at) if t is not None), None)
+    if day is None:
+        raise Invalid({"service_date": ["需要服务日期或起止时间"]})
+    ended_on = _local_date(ended_at) if ended_at is not None else day
+    record = ServiceRecord(
+        user_id=user_id, activity_id=activity_id, title=title, org_id=org.id, org_name=org.name,
+        place=place, content=content, service_date=day, started_at=started_at, ended_at=ended_at,
+        minutes=minutes, points=points, responsible_person=responsible_person,
+        recorded_by=recorded_by, recorded_at=now, cause_key=cause_key,
+        is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now)),
+    )
+    db.session.add(record)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same cause was recorded concurrently; theirs stands.
+        existing = _by_cause(cause_key)
+        if existing is None:
+            raise
+        return existing
+    return record
+
+
+def _by_cause(cause_key: str) -> ServiceRecord | None:
+    return db.session.scalar(sa.select(ServiceRecord).where(ServiceRecord.cause_key == cause_key))
+
+
+def _check(*, minutes, points, started_at, ended_at, **texts) -> None:
+    problems = {name: ["不能为空"] for name, value in texts.items() if not (value or "").strip()}
+    if minutes < 0:
+        problems["minutes"] = ["不能为负数"]
+    if points < 0:
+        problems["points"] = ["不能为负数"]
+    if started_at is not None and ended_at is not None and ended_at < started_at:
+        problems["ended_at"] = ["结束时间早于开始时间"]
+    if problems:
+        raise Invalid(problems)
+
+
+@dataclass
+class Totals:
+    records: int
+    minutes: int
+    points: int
+    first_date: date | None
+    last_date: date | None
+
+    @property
+    def star(self) -> int:
+        return star_for_minutes(self.minutes)
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+
+def totals_for(user_id: int) -> Totals:
+    """Over every record the volunteer has, ever.
+
+    One aggregate over the (user_id, service_date, id) index rather than
+    cached counters: a volunteer has at most a few hundred records a year, so
+    the sum is cheap, and there is no second copy to drift from the records.
+    """
+    row = db.session.execute(
+        sa.select(sa.func.count(ServiceRecord.id), sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0),
+                  sa.func.coalesce(sa.func.sum(ServiceRecord.points), 0),
+                  sa.func.min(ServiceRecord.service_date), sa.func.max(ServiceRecord.service_date))
+        .where(ServiceRecord.user_id == user_id)
+    ).one()
+    return Totals(records=row[0], minutes=int(row[1]), points=int(row[2]),
+                  first_date=row[3], last_date=row[4])
+
+
+def list_records(*, user_id: int, cursor: str | None, limit: int) -> Page:
+    """The volunteer's records, newest service date first."""
+    stmt = sa.select(ServiceRecord).where(ServiceRecord.user_id == user_id)
+    return keyset_page(stmt, order=[ServiceRecord.service_date, ServiceRecord.id], cursor=cursor,
+                       limit=limit, descending=True)
+
+
+def records_with_totals(*, user_id: int, cursor: str | None, limit: int) -> dict:
+    """One page of the volunteer's records and the totals over all of them."""
+    page = list_records(user_id=user_id, cursor=cursor, limit=limit)
+    return {"items": page.items, "next": page.next, "totals": totals_for(user_id)}
