@@ -64,9 +64,10 @@ def register(*, user: User, real_name: str, phone: str, id_number: str | None = 
                                skills=list(skills or []), created_at=now)
     _apply_identity(profile, id_number=id_number, guardian=guardian, now=now)
     _apply_consent(profile, consent, now)
-    db.session.add(profile)
     try:
+        # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
         with db.session.begin_nested():
+            db.session.add(profile)
             db.session.flush()
     except sa.exc.IntegrityError:
         # Either this user registered twice at once, or the ID number raced another profile.

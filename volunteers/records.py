@@ -81,9 +81,10 @@ def record_service(*, user_id: int, activity_id: int, title: str, org: Org, plac
         recorded_by=recorded_by, recorded_at=now, cause_key=cause_key,
         is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now)),
     )
-    db.session.add(record)
     try:
+        # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
         with db.session.begin_nested():
+            db.session.add(record)
             db.session.flush()
     except sa.exc.IntegrityError:
         # The same cause was recorded concurrently; theirs stands.

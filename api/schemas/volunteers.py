@@ -1,6 +1,8 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from core.errors import DomainError
 from core.phones import mask_phone
+from volunteers import id_numbers
 
 from .common import Instant, Phone, StrictString, Text
 
@@ -28,6 +30,20 @@ class GuardianIn(Schema):
     consent = StrictBoolean(required=True)
 
 
+def _check_id_number(value):
+    """Refused here, with the other 422s, so a repeat registration cannot skip it."""
+    if value is not None:
+        try:
+            id_numbers.normalise(value)
+        except DomainError as exc:
+            raise ValidationError(exc.details["id_number"])
+
+
+def IdNumber():
+    return StrictString(required=False, allow_none=True,
+                        validate=[validate.Length(max=32), _check_id_number])
+
+
 def _skills(**kwargs):
     return fields.List(Text(max_len=20), validate=validate.Length(max=20), **kwargs)
 
@@ -35,7 +51,7 @@ def _skills(**kwargs):
 class VolunteerIn(Schema):
     real_name = Text(max_len=64)
     phone = Phone()
-    id_number = StrictString(required=False, allow_none=True, validate=validate.Length(max=32))
+    id_number = IdNumber()
     skills = _skills(required=False)
     consent = fields.Nested(ConsentIn, required=False)
     guardian = fields.Nested(GuardianIn, required=False)
@@ -44,7 +60,7 @@ class VolunteerIn(Schema):
 class VolunteerPatchIn(Schema):
     real_name = Text(max_len=64, required=False, min_len=1)
     phone = Phone(required=False)
-    id_number = StrictString(required=False, allow_none=True, validate=validate.Length(max=32))
+    id_number = IdNumber()
     skills = _skills(required=False)
     consent = fields.Nested(ConsentIn, required=False)
     guardian = fields.Nested(GuardianIn, required=False)

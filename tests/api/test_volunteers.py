@@ -31,6 +31,9 @@ def test_register_then_repeat_returns_the_same_profile_unchanged(client, actors)
     again = register(client, person, real_name="别的名字", phone="13700000000")
     assert again.status_code == 200 and again.get_json() == profile
     assert client.get(f"{API}/me/volunteer", headers=person.headers).get_json() == profile
+    # A repeat is still validated first: 422 comes before "already registered".
+    assert_error(register(client, person, **BODY, id_number=number[:-1] + "Y"), 422, "VALIDATION_ERROR")
+    assert_error(register(client, person, real_name="x", phone="1"), 422, "VALIDATION_ERROR")
 
 
 def test_the_api_md_body_alone_is_enough(client, actors):
