@@ -69,3 +69,17 @@ def load(*, now) -> str:
     db.session.flush()
     return (f"demo loaded: {len(orgs)} organisations; staff password {DEMO_PASSWORD}; "
             f"admin phone {ADMIN_PHONE}")
+
+
+def _volunteer_demo(orgs, people, now):
+    """The demo volunteers' skills and privacy consent; a profile already edited is left alone."""
+    details = {"volunteer": ["助老陪伴", "智能手机教学"], "volunteer2": ["儿童课业辅导", "急救"]}
+    for key, skills in details.items():
+        profile = people[key].volunteer
+        if profile is not None and not profile.skills and profile.consented_at is None:
+            profile.skills = skills
+            profile.consent_version = "2026-11"
+            profile.consented_at = now
+
+
+EXTRA_LOADERS.append(_volunteer_demo)
