@@ -62,7 +62,10 @@ def register(*, user: User, real_name: str, phone: str, id_number: str | None = 
         return existing, False
     profile = VolunteerProfile(user_id=user.id, real_name=real_name, phone=phone, status="active",
                                skills=list(skills or []), created_at=now)
-    _apply_identity(profile, id_number=id_number, guardian=guardian, now=now)
+    if id_number is not None:
+        _set_id_number(profile, id_number)
+    _set_guardian(profile, guardian, now)
+    _require_guardian_for_a_child(profile, now)
     _apply_consent(profile, consent, now)
     try:
         # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
@@ -82,24 +85,24 @@ def register(*, user: User, real_name: str, phone: str, id_number: str | None = 
 _UNSET = object()
 
 
-def update(*, user: User, real_name: str | None = None, phone: str | None = None,
+def update(*, profile: VolunteerProfile, real_name: str | None = None, phone: str | None = None,
            id_number=_UNSET, skills: list[str] | None = None, consent: dict | None = None,
            guardian: dict | None = None, now) -> VolunteerProfile:
-    """Changes the given fields of the user's own profile; `id_number: null` removes it.
+    """Changes the given fields of a volunteer's own profile (see `my_profile`);
+    `id_number: null` removes the number. The status is staff's to change, never the volunteer's.
 
-    The status is staff's to change, never the volunteer's.
-    Raises NOT_FOUND without a profile; VALIDATION_ERROR and ID_NUMBER_IN_USE as `register`.
+    Raises VALIDATION_ERROR and ID_NUMBER_IN_USE as `register`.
     """
-    profile = my_profile(user=user)
     if real_name is not None:
         profile.real_name = real_name
     if phone is not None:
         profile.phone = phone
     if skills is not None:
         profile.skills = list(skills)
-    if id_number is not _UNSET or guardian is not None:
-        number = _current_number(profile) if id_number is _UNSET else id_number
-        _apply_identity(profile, id_number=number, guardian=guardian, now=now)
+    if id_number is not _UNSET:
+        _set_id_number(profile, id_number)
+    _set_guardian(profile, guardian, now)
+    _require_guardian_for_a_child(profile, now)
     _apply_consent(profile, consent, now)
     profile.updated_at = now
     try:
@@ -110,42 +113,40 @@ def update(*, user: User, real_name: str | None = None, phone: str | None = None
     return profile
 
 
-def _current_number(profile: VolunteerProfile) -> str | None:
-    if profile.id_number_cipher is None:
-        return None
-    return id_numbers.decrypt(profile.id_number_cipher, owner=_owner(profile.user_id))
-
-
-def _owner(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def _apply_identity(profile, *, id_number, guardian, now) -> None:
+def _set_id_number(profile, id_number: str | None) -> None:
     if id_number is None:
         profile.id_number_cipher = profile.id_number_fingerprint = profile.id_number_masked = None
         profile.birth_date = None
-    else:
-        number = id_numbers.normalise(id_number)
-        fingerprint = id_numbers.fingerprint(number)
-        taken = db.session.scalar(sa.select(VolunteerProfile.id).where(
-            VolunteerProfile.id_number_fingerprint == fingerprint,
-            VolunteerProfile.user_id != profile.user_id))
-        if taken is not None:
-            raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
-        profile.id_number_cipher = id_numbers.encrypt(number, owner=_owner(profile.user_id))
-        profile.id_number_fingerprint = fingerprint
-        profile.id_number_masked = id_numbers.mask(number)
-        profile.birth_date = id_numbers.birth_date(number)
-    minor = (profile.birth_date is not None
-             and age_on(profile.birth_date, now.astimezone(local_zone()).date()) < GUARDIAN_AGE)
-    if guardian is not None:
-        if guardian.get("consent") is not True:
-            raise Invalid({"guardian": ["监护人须同意（consent: true）"]})
-        profile.guardian_name = guardian["name"]
-        profile.guardian_phone = guardian["phone"]
-        profile.guardian_relation = guardian["relation"]
-        profile.guardian_consented_at = now
-    if minor and profile.guardian_consented_at is None:
+        return
+    number = id_numbers.normalise(id_number)
+    fingerprint = id_numbers.fingerprint(number)
+    taken = db.session.scalar(sa.select(VolunteerProfile.id).where(
+        VolunteerProfile.id_number_fingerprint == fingerprint,
+        VolunteerProfile.user_id != profile.user_id))
+    if taken is not None:
+        raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
+    # Sealed for this user: the ciphertext does not decrypt on another row.
+    profile.id_number_cipher = id_numbers.encrypt(number, owner=f"user:{profile.user_id}")
+    profile.id_number_fingerprint = fingerprint
+    profile.id_number_masked = id_numbers.mask(number)
+    profile.birth_date = id_numbers.birth_date(number)
+
+
+def _set_guardian(profile, guardian: dict | None, now) -> None:
+    if guardian is None:
+        return
+    if guardian.get("consent") is not True:
+        raise Invalid({"guardian": ["监护人须同意（consent: true）"]})
+    profile.guardian_name = guardian["name"]
+    profile.guardian_phone = guardian["phone"]
+    profile.guardian_relation = guardian["relation"]
+    profile.guardian_consented_at = now
+
+
+def _require_guardian_for_a_child(profile, now) -> None:
+    if profile.birth_date is None or profile.guardian_consented_at is not None:
+        return
+    if age_on(profile.birth_date, now.astimezone(local_zone()).date()) < GUARDIAN_AGE:
         raise Invalid({"guardian": ["未满十四周岁的志愿者须由监护人同意"]})
 
 

@@ -1,3 +1,5 @@
+import functools
+
 from flask_smorest import Blueprint
 
 from api.auth import current_user, load, login_required
@@ -30,12 +32,23 @@ def my_profile():
     return profiles.my_profile(user=current_user())
 
 
+def _with_my_profile(view):
+    """The caller's own profile (404 without one), found before the body is parsed."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, profile=profiles.my_profile(user=current_user()), **kwargs)
+
+    return wrapper
+
+
 @blp.route("/me/volunteer", methods=["PATCH"])
 @login_required
+@_with_my_profile
 @blp.arguments(VolunteerPatchIn)
 @blp.response(200, VolunteerOut)
-def update(body):
-    return profiles.update(user=current_user(), now=clock.now(), **body)
+def update(body, profile):
+    return profiles.update(profile=profile, now=clock.now(), **body)
 
 
 @blp.route("/me/service-records", methods=["GET"])

@@ -107,6 +107,14 @@ def test_under_fourteen_needs_a_guardian(client, actors):
     assert ok.status_code == 201
     assert ok.get_json()["guardian"]["relation"] == "父亲"
     assert ok.get_json()["guardian"]["phone"] == "139****2222"
+    # An adult who later gives a child's number needs the guardian too.
+    adult = actors.resident()
+    register(client, adult, **BODY)
+    assert_error(client.patch(f"{API}/me/volunteer", json={"id_number": make_id_number(
+        f"{today.year - 10}0101", "420102", "222")}, headers=adult.headers), 422, "VALIDATION_ERROR")
+    fixed = client.patch(f"{API}/me/volunteer", headers=adult.headers, json={
+        "id_number": make_id_number(f"{today.year - 10}0101", "420102", "222"), "guardian": guardian})
+    assert fixed.status_code == 200 and fixed.get_json()["guardian"]["name"] == "刘大伟"
 
 
 def test_unauthenticated(client):
@@ -124,6 +132,9 @@ def test_patch_needs_a_profile(client, actors):
     assert_error(client.patch(f"{API}/me/volunteer", json={"real_name": "新名字"}, headers=person.headers),
                  404, "NOT_FOUND")
     assert_error(client.get(f"{API}/me/volunteer", headers=person.headers), 404, "NOT_FOUND")
+    # Existence before validation (API.md's error order).
+    assert_error(client.patch(f"{API}/me/volunteer", json={"phone": "1"}, headers=person.headers),
+                 404, "NOT_FOUND")
 
 
 def test_patch_changes_the_given_fields(client, actors):
