@@ -111,3 +111,14 @@ def _status_route(path: str, status: str, doc: str):
 
 suspend = _status_route("suspend", "suspended", "Staff: suspend a volunteer (no volunteer places until reactivated).")
 reactivate = _status_route("reactivate", "active", "Staff: reactivate a suspended volunteer.")
+
+
+@blp.route("/volunteers/<int:profile_id>/service-records", methods=["GET"])
+@login_required
+@load(profiles.get_profile, "profile_id", as_name="profile", action="operate",
+      org_of=profiles.home_org_of)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ServiceRecordPage)
+def volunteer_service_records(page, profile):
+    """Staff: a volunteer's records and totals, as the volunteer sees them."""
+    return records.records_with_totals(user_id=profile.user_id, **page)

@@ -317,3 +317,17 @@ def test_certificate_errors(client, actors):
     assert_error(client.get(f"{API}/me/service-records/certificate", headers=actors.resident().headers),
                  404, "NOT_FOUND")
     assert_error(client.get(f"{API}/certificates/not-a-real-code"), 404, "NOT_FOUND")
+
+
+def test_staff_see_a_volunteers_records_in_scope_only(app, client, actors):
+    tree = actors.tree()
+    person, profile = _volunteer_in(client, actors, tree["room_a"])
+    _serve(app, person.id, tree["room_a"], 1, date(2026, 6, 1))
+    url = f"{API}/volunteers/{profile['id']}/service-records"
+    seen = client.get(url, headers=actors.staff(tree["station"], "worker").headers).get_json()
+    assert seen == client.get(f"{API}/me/service-records", headers=person.headers).get_json()
+    assert seen["totals"]["minutes"] == 120
+    assert_error(client.get(url, headers=actors.staff(tree["room_b"]).headers), 403, "FORBIDDEN")
+    assert_error(client.get(url, headers=person.headers), 403, "FORBIDDEN")
+    assert_error(client.get(f"{API}/volunteers/99999/service-records",
+                            headers=actors.staff(tree["city"]).headers), 404, "NOT_FOUND")
