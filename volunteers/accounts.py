@@ -32,9 +32,10 @@ def _find_or_create(column, value: str, *, nickname: str, now, **extra) -> User:
     if user is not None:
         return user
     user = User(nickname=nickname, created_at=now, **{column.key: value}, **extra)
-    db.session.add(user)
     try:
+        # Added inside the savepoint: a lost race leaves nothing pending for autoflush to retry.
         with db.session.begin_nested():
+            db.session.add(user)
             db.session.flush()
     except sa.exc.IntegrityError:
         # Two first logins of the same person raced; the other one created it.

@@ -82,3 +82,13 @@ def test_one_cause_writes_one_record(app, actors):
     assert len(set(ids)) == 1
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(ServiceRecord.id))) == 1
+
+
+def test_first_logins_of_one_person_at_once_make_one_user(app):
+    def sign_in(_):
+        response = app.test_client().post(f"{API}/auth/dev", json={"openid": "same-person"})
+        return response.status_code, response.get_json()["user"]["id"]
+
+    results = _together(sign_in)
+    assert {status for status, _ in results} == {200}
+    assert len({user_id for _, user_id in results}) == 1
