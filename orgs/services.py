@@ -19,9 +19,9 @@ def get_org(org_id: int) -> Org:
 
 
 def _save_org(org: Org) -> Org:
-    db.session.add(org)
     try:
         with db.session.begin_nested():
+            db.session.add(org)
             db.session.flush()
     except sa.exc.IntegrityError:
         raise Conflict("CONFLICT", "同一上级下已有同名机构", name=org.name)
@@ -74,19 +74,24 @@ def add_staff(*, actor, org: Org, phone: str, name: str, password: str, role: st
     require(actor, "manage", org)
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     if user is None:
-        user = User(phone=phone, nickname=name, password_hash=hash_password(password),
-                    home_org_id=org.id, created_at=now)
-        db.session.add(user)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                user = User(phone=phone, nickname=name, password_hash=hash_password(password),
+                            home_org_id=org.id, created_at=now)
+                db.session.add(user)
+                db.session.flush()
+        except sa.exc.IntegrityError:
+            # A concurrent add of the same phone created the person first.
+            user = db.session.scalar(sa.select(User).where(User.phone == phone))
     existing = db.session.scalar(
         sa.select(StaffRole).where(StaffRole.user_id == user.id, StaffRole.org_id == org.id)
     )
     if existing is not None:
         return existing, False
-    staff_role = StaffRole(user_id=user.id, org_id=org.id, role=role, created_at=now)
-    db.session.add(staff_role)
     try:
         with db.session.begin_nested():
+            staff_role = StaffRole(user_id=user.id, org_id=org.id, role=role, created_at=now)
+            db.session.add(staff_role)
             db.session.flush()
     except sa.exc.IntegrityError:
         # A concurrent add of the same person won the race: return theirs.

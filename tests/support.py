@@ -97,3 +97,26 @@ def make_id_number(birth: str = "19900101", region: str = "420102", sequence: st
 
     body = region + birth + sequence
     return body + ric.calc_check_digit(body + "0")  # it ignores the last character
+
+
+def run_together(count: int, work):
+    """Runs work(i) in `count` real threads released at once; returns their results
+    (an exception in a thread is returned in its place)."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(i):
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # reported to the test, which asserts on it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
