@@ -88,11 +88,11 @@ def _forget_redis_keys(app):
 def _empty_tables():
     tables = [t for t in db.metadata.sorted_tables if t.name != "alembic_version"]
     if ON_POSTGRES:
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(tables):
-            db.session.execute(table.delete())
+        # DELETE is much faster than TRUNCATE on small tables; replica mode skips
+        # the ledger's append-only triggers for this cleanup transaction only.
+        db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
+    for table in reversed(tables):
+        db.session.execute(table.delete())
     db.session.commit()
 
 
