@@ -30,3 +30,23 @@ def init_app(app) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_PREFIX"] + "rl")
     limiter.init_app(app)
+
+
+def _checkin_limit() -> str:
+    return current_app.config["RATELIMIT_CHECKIN"]
+
+
+def _signed_in_user() -> str:
+    from core.errors import DomainError
+
+    from .auth import current_user_id
+
+    try:
+        return f"user:{current_user_id()}"
+    except DomainError:  # the view answers 401; count the attempt against the address
+        return f"ip:{get_remote_address()}"
+
+
+def checkin_limits(view):
+    """Check-in attempts per signed-in user (RATELIMIT_CHECKIN)."""
+    return limiter.limit(_checkin_limit, key_func=_signed_in_user, scope="checkin")(view)

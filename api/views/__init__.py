@@ -1,4 +1,4 @@
 """One blueprint per feature; the app registers them in this order."""
-from . import auth, health, orgs
+from . import activities, auth, checkins, health, kiosk, orgs
 
-ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp]
+ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp, activities.blp, checkins.blp, kiosk.blp]

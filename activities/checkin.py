@@ -1,0 +1,386 @@
+"""Check-in and check-out: self scans of the activity code, staff scans of a
+pass, manual check-in by staff, annulment, and the attendance summary.
+
+Every attempt writes exactly one row of the check-in log, accepted or not;
+a refusal raises with `keep_changes=True` so its row survives the rollback
+that an error otherwise causes. The registration's `checked_in_at` /
+`checked_out_at` change only through one conditional UPDATE each, so any
+number of simultaneous scans of one registration yield exactly one `first`.
+"""
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from core import codes
+from core.db import db
+from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.paging import Page, keyset_page
+from orgs.scope import require
+from volunteers.models import User
+
+from .models import Activity, CheckinLog, PassSecret, Registration
+from .services import counts
+
+EARTH_RADIUS_M = 6_371_000
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Where an attempt came from, as the log records it."""
+
+    method: str  # self, staff, manual (walk_in is decided here)
+    action: str  # in, out
+    actor_id: int | None
+    device: str | None = None
+    client_at: object = None
+    lat: float | None = None
+    lng: float | None = None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    registration_id: int
+    activity_id: int
+    status: str
+    first: bool
+    checked_in_at: object
+    checked_out_at: object
+    scan_id: int
+
+
+def _log(scan: Scan, *, now, activity_id=None, user_id=None, registration_id=None,
+         result="accepted", reason=None, method=None, action=None, annuls_id=None) -> int:
+    return db.session.execute(
+        sa.insert(CheckinLog).values(
+            activity_id=activity_id, registration_id=registration_id, user_id=user_id,
+            actor_id=scan.actor_id, action=action or scan.action, method=method or scan.method,
+            result=result, reason=reason, annuls_id=annuls_id,
+            device=(scan.device or None) and scan.device[:200], client_at=scan.client_at,
+            lat=scan.lat, lng=scan.lng, created_at=now,
+        ).returning(CheckinLog.id)
+    ).scalar_one()
+
+
+class _Refusal(Exception):
+    """Carries what is known of a refused attempt to the one place that logs it."""
+
+    def __init__(self, error: DomainError, activity_id=None, user_id=None, registration_id=None):
+        self.error, self.activity_id = error, activity_id
+        self.user_id, self.registration_id = user_id, registration_id
+
+
+def _refused(scan: Scan, refusal: _Refusal, now) -> DomainError:
+    error = refusal.error
+    _log(scan, now=now, activity_id=refusal.activity_id, user_id=refusal.user_id,
+         registration_id=refusal.registration_id, result="refused", reason=error.code)
+    return DomainError(error.code, error.message, keep_changes=True, **error.details)
+
+
+# --- checks -----------------------------------------------------------------
+
+def _activity_of_code(code, expected_activity_id, now) -> Activity:
+    parsed = codes.parse(code, "checkin")
+    activity = db.session.get(Activity, parsed.subject_id)
+    if activity is None:
+        raise codes.invalid()
+    try:
+        if expected_activity_id is not None and expected_activity_id != activity.id:
+            raise codes.invalid("这是另一个活动的签到码")
+        codes.verify(parsed, activity.code_secret, now=now)
+    except DomainError as error:
+        raise _Refusal(error, activity_id=activity.id)
+    return activity
+
+
+def checkin_window(activity: Activity):
+    return (activity.starts_at - timedelta(minutes=activity.checkin_opens_before_min),
+            activity.ends_at + timedelta(minutes=activity.checkin_closes_after_min))
+
+
+def _check_open(activity: Activity, now) -> None:
+    opens, closes = checkin_window(activity)
+    if activity.status != "published" or not opens <= now <= closes:
+        raise DomainError("CHECKIN_NOT_OPEN", "不在签到时间内", opens_at=opens.isoformat(),
+                          closes_at=closes.isoformat())
+
+
+def distance_m(lat1, lng1, lat2, lng2) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _check_area(activity: Activity, scan: Scan) -> None:
+    if activity.geofence_radius_m is None:
+        return
+    if scan.lat is None or scan.lng is None:
+        raise Forbidden("需要定位信息才能签到", code="OUT_OF_AREA")
+    if distance_m(scan.lat, scan.lng, activity.geofence_lat, activity.geofence_lng) > activity.geofence_radius_m:
+        raise Forbidden("不在活动地点范围内", code="OUT_OF_AREA")
+
+
+_REGISTRATION_COLUMNS = (Registration.id, Registration.status, Registration.checked_in_at,
+                         Registration.checked_out_at)
+
+
+def _registration_row(activity_id: int, user_id: int):
+    return db.session.execute(
+        sa.select(*_REGISTRATION_COLUMNS)
+        .where(Registration.activity_id == activity_id, Registration.user_id == user_id)
+    ).first()
+
+
+def _walk_in(activity: Activity, user_id: int, existing, now) -> int:
+    """A confirmed participant registration for someone who came without one."""
+    if existing is not None:
+        db.session.execute(
+            sa.update(Registration).where(Registration.id == existing.id)
+            .values(status="confirmed", method="walk_in", role=sa.case(
+                (Registration.status == "waitlisted", Registration.role), else_="participant"),
+                registered_at=now, cancelled_at=None)
+        )
+        return existing.id
+    registration = Registration(activity_id=activity.id, user_id=user_id, role="participant",
+                                status="confirmed", method="walk_in", registered_at=now,
+                                created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # a simultaneous scan of the same person created it
+        return _registration_row(activity.id, user_id).id
+    return registration.id
+
+
+# --- the shared flow --------------------------------------------------------
+
+def _attend(activity: Activity, user_id: int, scan: Scan, now, registration_row=None) -> CheckinResult:
+    """Window, geofence (self only), registration or walk-in, then the action."""
+    try:
+        _check_open(activity, now)
+        if scan.method == "self":
+            _check_area(activity, scan)
+    except DomainError as error:
+        raise _Refusal(error, activity.id, user_id)
+    row = registration_row or _registration_row(activity.id, user_id)
+    method = scan.method
+    if row is None or row.status != "confirmed":
+        if scan.action != "in" or not activity.is_walk_in_allowed:
+            raise _Refusal(Forbidden("没有已确认的报名", code="NOT_REGISTERED"), activity.id, user_id,
+                           row.id if row is not None else None)
+        registration_id, method = _walk_in(activity, user_id, row, now), "walk_in"
+    else:
+        registration_id = row.id
+    if scan.action == "in":
+        changed = db.session.execute(
+            sa.update(Registration)
+            .where(Registration.id == registration_id, Registration.checked_in_at.is_(None))
+            .values(checked_in_at=now)
+        ).rowcount
+    else:
+        changed = db.session.execute(
+            sa.update(Registration)
+            .where(Registration.id == registration_id, Registration.checked_in_at.is_not(None),
+                   Registration.checked_out_at.is_(None))
+            .values(checked_out_at=now)
+        ).rowcount
+    first = changed == 1
+    if first and scan.action == "in":
+        checked_in_at, checked_out_at = now, None
+    else:
+        _, _, checked_in_at, checked_out_at = db.session.execute(
+            sa.select(*_REGISTRATION_COLUMNS).where(Registration.id == registration_id)).one()
+        if checked_in_at is None:
+            raise _Refusal(Conflict("NOT_CHECKED_IN", "请先签到再签退"), activity.id, user_id,
+                           registration_id)
+    scan_id = _log(scan, now=now, activity_id=activity.id, user_id=user_id,
+                   registration_id=registration_id, result="accepted" if first else "repeat",
+                   method=method)
+    return CheckinResult(registration_id, activity.id,
+                         "checked_out" if checked_out_at else "checked_in", first,
+                         checked_in_at, checked_out_at, scan_id)
+
+
+def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None = None) -> CheckinResult:
+    """The resident scanned the activity's code.
+
+    Raises CODE_INVALID (forged, garbled, unknown activity, or not the
+    `activity_id` the client expected), CODE_EXPIRED (genuine but older than the
+    previous window), CHECKIN_NOT_OPEN, OUT_OF_AREA (geofence set and position
+    missing or outside), NOT_REGISTERED (no confirmed registration and no
+    walk-ins), NOT_CHECKED_IN (check-out before check-in). Each is logged.
+    """
+    try:
+        try:
+            activity = _activity_of_code(code, activity_id, now)
+        except DomainError as error:  # not even the activity is known
+            raise _Refusal(error, None, user_id)
+        return _attend(activity, user_id, scan, now)
+    except _Refusal as refusal:
+        refusal.user_id = refusal.user_id or user_id
+        raise _refused(scan, refusal, now)
+
+
+def _user_of_pass(code, now) -> int:
+    parsed = codes.parse(code, "pass")
+    secret = db.session.scalar(
+        sa.select(PassSecret.secret).join(User, User.id == PassSecret.user_id)
+        .where(PassSecret.user_id == parsed.subject_id, User.is_active)
+    )
+    if secret is None:
+        raise codes.invalid()
+    codes.verify(parsed, secret, now=now)
+    return parsed.subject_id
+
+
+def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinResult:
+    """A worker scanned a resident's pass at `activity`; no geofence.
+
+    Raises FORBIDDEN unless staff; then as `self_checkin` (CODE_INVALID also
+    for an activity code instead of a pass), each logged.
+    """
+    require(actor, "operate", activity.org)
+    user_id = None
+    try:
+        try:
+            user_id = _user_of_pass(code, now)
+        except DomainError as error:
+            raise _Refusal(error, activity.id)
+        return _attend(activity, user_id, scan, now)
+    except _Refusal as refusal:
+        raise _refused(scan, refusal, now)
+
+
+def manual_checkin(*, actor, activity: Activity, registration_id: int, scan: Scan, now) -> CheckinResult:
+    """Staff check a registered person in or out by hand (no phone, no pass).
+
+    Raises FORBIDDEN unless staff, NOT_FOUND for a registration of another
+    activity; then CHECKIN_NOT_OPEN, NOT_REGISTERED, NOT_CHECKED_IN, each logged.
+    """
+    require(actor, "operate", activity.org)
+    row = db.session.execute(
+        sa.select(Registration.user_id, *_REGISTRATION_COLUMNS)
+        .where(Registration.id == registration_id, Registration.activity_id == activity.id)
+    ).first()
+    if row is None:
+        raise NotFound("registration", "报名记录不存在")
+    try:
+        return _attend(activity, row.user_id, scan, now, registration_row=row)
+    except _Refusal as refusal:
+        raise _refused(scan, refusal, now)
+
+
+# --- annulment, log, attendance ---------------------------------------------
+
+def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Registration:
+    """Cancels an accepted scan by logging an `annul` row that names it (the log is
+    never updated or deleted), then recomputes the registration's times.
+
+    Raises FORBIDDEN unless staff, NOT_FOUND for a scan of another activity,
+    CONFLICT for a scan that changed nothing or is already annulled.
+    """
+    require(actor, "operate", activity.org)
+    target = db.session.get(CheckinLog, scan_id)
+    if target is None or target.activity_id != activity.id:
+        raise NotFound("scan", "签到记录不存在")
+    if target.action not in ("in", "out") or target.result != "accepted":
+        raise Conflict("CONFLICT", "只能撤销已生效的签到或签退")
+    registration = db.session.scalars(
+        sa.select(Registration).where(Registration.id == target.registration_id).with_for_update()
+    ).one()
+    try:
+        with db.session.begin_nested():
+            _log(Scan(method="manual", action="annul", actor_id=actor.id, device=device), now=now,
+                 activity_id=activity.id, user_id=target.user_id,
+                 registration_id=target.registration_id, annuls_id=target.id)
+    except sa.exc.IntegrityError:
+        raise Conflict("CONFLICT", "该记录已被撤销")
+    _recompute(registration)
+    return registration
+
+
+def _recompute(registration: Registration) -> None:
+    annulled = sa.select(CheckinLog.annuls_id).where(
+        CheckinLog.registration_id == registration.id, CheckinLog.annuls_id.is_not(None))
+
+    def first(action, after=None):
+        stmt = sa.select(sa.func.min(CheckinLog.created_at)).where(
+            CheckinLog.registration_id == registration.id, CheckinLog.action == action,
+            CheckinLog.result == "accepted", CheckinLog.id.not_in(annulled))
+        if after is not None:
+            stmt = stmt.where(CheckinLog.created_at >= after)
+        return db.session.scalar(stmt)
+
+    registration.checked_in_at = first("in")
+    registration.checked_out_at = first("out", registration.checked_in_at) \
+        if registration.checked_in_at else None
+    db.session.flush()
+
+
+def list_log(*, actor, activity: Activity, cursor=None, limit=20) -> Page:
+    """The activity's check-in log, newest first. Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    stmt = sa.select(CheckinLog).where(CheckinLog.activity_id == activity.id)
+    return keyset_page(stmt, order=[CheckinLog.id], cursor=cursor, limit=limit, descending=True)
+
+
+def attendance(*, actor, activity: Activity) -> dict:
+    """Registered, checked in, checked out, inside now, refused scans by reason.
+    Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    return attendance_figures(activity.id)
+
+
+def attendance_figures(activity_id: int) -> dict:
+    checked_in, checked_out = db.session.execute(
+        sa.select(sa.func.count(Registration.checked_in_at), sa.func.count(Registration.checked_out_at))
+        .where(Registration.activity_id == activity_id, Registration.status == "confirmed")
+    ).one()
+    refused = db.session.execute(
+        sa.select(CheckinLog.reason, sa.func.count())
+        .where(CheckinLog.activity_id == activity_id, CheckinLog.result == "refused")
+        .group_by(CheckinLog.reason)
+    ).all()
+    return {"registered": counts(activity_id), "checked_in": checked_in,
+            "checked_out": checked_out, "inside_now": checked_in - checked_out,
+            "refused": {reason: n for reason, n in refused}}
+
+
+# --- codes --------------------------------------------------------------------
+
+def checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
+    """The activity's current check-in code. Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    return codes.issue("checkin", activity.id, activity.code_secret, now=now)
+
+
+def _pass_secret(user_id: int, now) -> str:
+    secret = db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
+    if secret is not None:
+        return secret
+    row = PassSecret(user_id=user_id, secret=secrets.token_hex(16), created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # two first passes at once: keep the one stored
+        return db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
+    return row.secret
+
+
+def my_pass(*, actor, now) -> codes.IssuedCode:
+    """The actor's current personal pass (created on first use)."""
+    return codes.issue("pass", actor.id, _pass_secret(actor.id, now), now=now)
+
+
+def rotate_pass(*, actor, now) -> codes.IssuedCode:
+    """A new pass secret: every pass shown before stops working at once."""
+    _pass_secret(actor.id, now)
+    db.session.execute(sa.update(PassSecret).where(PassSecret.user_id == actor.id)
+                       .values(secret=secrets.token_hex(16), created_at=now))
+    return my_pass(actor=actor, now=now)
