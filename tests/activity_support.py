@@ -10,7 +10,7 @@ from tests.support import API
 class FrozenClock:
     """Replaces `core.clock.now` so views and services see a time the test sets.
 
-    Tests move it by seconds only: JWTs are still checked against the real clock."""
+    Tests move it by a few minutes at most: JWTs are checked against the real clock."""
 
     def __init__(self, start: datetime):
         self.current = start
@@ -24,9 +24,10 @@ class FrozenClock:
 
 @pytest.fixture
 def frozen(monkeypatch):
-    # Real time (tokens are checked against it), one second into a 30 s window.
-    real = clock.now()
-    clock_ = FrozenClock(real.replace(second=1 if real.second < 30 else 31, microsecond=0))
+    # Five minutes ago (tokens made now are checked against the real clock, so
+    # their `iat` must not be in the future), one second into a 30 s window.
+    start = clock.now() - timedelta(minutes=5)
+    clock_ = FrozenClock(start.replace(second=1 if start.second < 30 else 31, microsecond=0))
     monkeypatch.setattr(clock, "now", clock_)
     return clock_
 
