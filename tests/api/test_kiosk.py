@@ -64,6 +64,21 @@ def _decode_qr(png: bytes) -> str:
     return results[0].text
 
 
+def shown_code(page) -> tuple[str, str]:
+    """(data-code, decoded screenshot) once both agree. The code rotates every
+    2 s here, so a capture may straddle a swap; then look again."""
+    qr = page.locator("#qr")
+    seen = []
+    for _ in range(10):
+        before = qr.get_attribute("data-code")
+        decoded = _decode_qr(qr.screenshot())
+        if decoded == before == qr.get_attribute("data-code"):
+            return before, decoded
+        seen.append((before, decoded))
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the image never showed its data-code: {seen}")
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server, monkeypatch):
     from playwright.sync_api import sync_playwright
@@ -88,16 +103,12 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
             page.goto(f"{live_server}/kiosk/{token}")
             assert page.locator("#title").inner_text() == activity["title"]
             page.evaluate("window.__sameDocument = true")  # gone if the page reloads
-            qr = page.locator("#qr")
-            first_code = qr.get_attribute("data-code")
-            assert _decode_qr(qr.screenshot()) == first_code
-
+            first_code, _ = shown_code(page)
             page.wait_for_function(
                 f"document.getElementById('qr').dataset.code !== {first_code!r}", timeout=15_000)
-            page.wait_for_timeout(300)  # let the new image paint
-            second_code = qr.get_attribute("data-code")
-            decoded = _decode_qr(qr.screenshot())
-            assert decoded == second_code != first_code
+            second_code, decoded = shown_code(page)
+            assert second_code != first_code
+            assert int(page.locator("#qr").get_attribute("data-version")) >= 1  # swapped by the script
             assert page.evaluate("window.__sameDocument") is True
 
             scanned = client.post(f"{API}/checkins", json={"code": decoded}, headers=residents[0].headers)
