@@ -39,10 +39,10 @@ def _checkin_limit() -> str:
 def _signed_in_user() -> str:
     from core.errors import DomainError
 
-    from .auth import current_user_id
+    from .auth import claimed_user_id
 
     try:
-        return f"user:{current_user_id()}"
+        return f"user:{claimed_user_id()}"
     except DomainError:  # the view answers 401; count the attempt against the address
         return f"ip:{get_remote_address()}"
 

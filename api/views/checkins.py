@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from activities import checkin, kiosk
 from activities.checkin import Scan
 from activities.registration import get_registration
-from api.auth import current_user, current_user_id, load, login_required
+from api.auth import claimed_user_id, current_user, load, login_required, token_required
 from api.limits import checkin_limits
 from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
                                     ManualCheckinIn, PassOut, RegistrationOut, ScanLogOut, StaffScanIn)
@@ -27,11 +27,12 @@ def _scan(body, method: str, actor_id: int, **position) -> Scan:
 
 @blp.route("/checkins", methods=["POST"])
 @checkin_limits
+@token_required
 @blp.arguments(CheckinIn)
 @blp.response(200, CheckinOut)
 def self_checkin(body):
     """The resident posts the activity code they scanned. Idempotent (`first: false`)."""
-    user_id = current_user_id()
+    user_id = claimed_user_id()  # the service checks the account in its one lookup
     return checkin.self_checkin(user_id=user_id, code=body["code"], activity_id=body["activity_id"],
                                 scan=_scan(body, "self", user_id, lat=body["lat"], lng=body["lng"]),
                                 now=clock.now())

@@ -310,3 +310,16 @@ def test_checkins_are_rate_limited_per_user(app, client, site, monkeypatch):
     assert_error(checkin(client, resident, "garbage"), 429, "RATE_LIMITED")
     # Another user has a budget of their own.
     assert checkin(client, site["staff"], "garbage").status_code == 400
+
+
+def test_a_deactivated_account_is_unauthenticated_before_any_code_check(app, client, site):
+    from volunteers.models import User
+
+    code = code_of(client, site["staff"], site["activity"]["id"])
+    with app.app_context():
+        db.session.get(User, site["resident"].id).is_active = False
+        db.session.commit()
+    assert_error(checkin(client, site["resident"], code), 401, "UNAUTHENTICATED")
+    assert_error(checkin(client, site["resident"], "garbage"), 401, "UNAUTHENTICATED")
+    assert_error(client.post(f"{API}/checkins", json={"code": code},
+                             headers={"Authorization": "Bearer not.a.jwt"}), 401, "UNAUTHENTICATED")
