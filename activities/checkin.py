@@ -186,6 +186,12 @@ def _walk_in(activity: Activity, user_id: int, existing, now) -> int:
 _LOOK_UP = object()
 
 
+def _core(statement, params):
+    """Runs a Core statement on the session's connection (same transaction),
+    skipping the ORM's per-statement work: for the self-scan hot path."""
+    return db.session.connection().execute(statement, params)
+
+
 def _attend(activity, user_id: int, scan: Scan, now, registration_row=_LOOK_UP) -> CheckinResult:
     """Window, geofence (self only), registration or walk-in, then the action.
 
@@ -211,7 +217,7 @@ def _attend(activity, user_id: int, scan: Scan, now, registration_row=_LOOK_UP) 
     scan_id = None
     if scan.action == "in" and is_postgres():
         # The hot path: the conditional update and its log row in one round trip.
-        scan_id, result = db.session.execute(_CHECK_IN_AND_LOG, _log_params(
+        scan_id, result = _core(_CHECK_IN_AND_LOG, _log_params(
             scan, now=now, result=None, **log_fields)).one()
         first = result == "accepted"
     else:
@@ -298,7 +304,7 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
         if db.session.execute(_ACTIVE_USER, {"user_id": user_id}).first() is None:
             raise _signed_out()
         raise _refused(scan, _Refusal(error, None, user_id), now)
-    row = db.session.execute(_SELF_SCAN_LOOKUP,
+    row = _core(_SELF_SCAN_LOOKUP,
                              {"user_id": user_id, "activity_id": parsed.subject_id}).first()
     if row is None or not row.is_active:
         raise _signed_out()
