@@ -69,3 +69,8 @@ def load(*, now) -> str:
     db.session.flush()
     return (f"demo loaded: {len(orgs)} organisations; staff password {DEMO_PASSWORD}; "
             f"admin phone {ADMIN_PHONE}")
+
+
+from activities.demo import load_demo as _activities_demo  # noqa: E402
+
+EXTRA_LOADERS.append(_activities_demo)
