@@ -128,7 +128,7 @@ def seed(db_url: str):
 def start_server(db_url: str, port: int) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread",
                "--threads", str(THREADS), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-               "--keep-alive", "30", "wsgi:app"]
+               "--keep-alive", "30", "--worker-tmp-dir", "/dev/shm", "wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=server_env(db_url), start_new_session=True)
     for _ in range(100):
         try:
@@ -154,6 +154,32 @@ def cpu_seconds_of_tree(pid: int) -> float:
         if int(entry) == pid or int(fields[1]) == pid:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def cpu_seconds_of_database_backends() -> float:
+    """utime + stime of the PostgreSQL backends serving the bench database."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if DB_NAME.encode() not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def machine_busy_and_total() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
 
 
 class Client:
@@ -256,8 +282,8 @@ def main():
         run_phase(port, [("GET", "/api/v1/ping", None, None)] * 400)
         # The phases take turns in rounds, so a burst of load from elsewhere on
         # the machine falls on all of them alike rather than on one.
-        totals = {name: {"elapsed": 0.0, "latencies": [], "server_cpu": 0.0, "client_cpu": 0.0}
-                  for name in PHASES}
+        totals = {name: {"elapsed": 0.0, "latencies": [], "server_cpu": 0.0, "client_cpu": 0.0,
+                         "db_cpu": 0.0, "busy": 0.0, "cpu_total": 0.0} for name in PHASES}
         per_round = RESIDENTS // ROUNDS
         for round_number in range(ROUNDS):
             batch = tokens[round_number * per_round:(round_number + 1) * per_round]
@@ -267,9 +293,15 @@ def main():
                     "first scans": checkins, "repeat scans": checkins}
             for name in PHASES:
                 server_cpu0 = cpu_seconds_of_tree(process.pid)
+                db_cpu0 = cpu_seconds_of_database_backends()
+                busy0, all0 = machine_busy_and_total()
                 elapsed, latencies, statuses, bodies, client_cpu = run_phase(port, plan[name])
+                busy1, all1 = machine_busy_and_total()
                 total = totals[name]
                 total["server_cpu"] += cpu_seconds_of_tree(process.pid) - server_cpu0
+                total["db_cpu"] += cpu_seconds_of_database_backends() - db_cpu0
+                total["busy"] += busy1 - busy0
+                total["cpu_total"] += all1 - all0
                 total["elapsed"] += elapsed
                 total["latencies"] += latencies
                 total["client_cpu"] += client_cpu
@@ -287,17 +319,20 @@ def main():
             results[name] = {"n": n, "rps": n / total["elapsed"], "p50": pct(latencies, 50) * 1000,
                              "p95": pct(latencies, 95) * 1000, "p99": pct(latencies, 99) * 1000,
                              "client_cpu_ms": total["client_cpu"] / n * 1000,
-                             "server_cpu_ms": total["server_cpu"] / n * 1000}
+                             "server_cpu_ms": total["server_cpu"] / n * 1000,
+                             "db_cpu_ms": total["db_cpu"] / n * 1000,
+                             "busy": total["busy"] / total["cpu_total"]}
         stop.set()
 
         print(f"bench_checkin: gunicorn {WORKERS} workers x {THREADS} threads (gthread), PostgreSQL + Redis, "
               f"{CLIENTS} keep-alive client threads, {RESIDENTS} residents, {ROUNDS} rounds of the three "
               f"phases; {os.cpu_count()} CPUs shared by client, server, PostgreSQL and Redis")
-        print(f"{'phase':<14}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-              f"{'server CPU ms/req':>19}{'client CPU ms/req':>19}")
+        print(f"{'phase':<14}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
+              f"   CPU ms/req: {'app':>5}{'pg':>6}{'client':>7}   machine busy")
         for name, r in results.items():
-            print(f"{name:<14}{r['n']:>9}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
-                  f"{r['server_cpu_ms']:>19.2f}{r['client_cpu_ms']:>19.2f}")
+            print(f"{name:<14}{r['n']:>9}{r['rps']:>8.0f}{r['p50']:>8.1f}{r['p95']:>8.1f}{r['p99']:>8.1f}"
+                  f"{'':>15}{r['server_cpu_ms']:>5.2f}{r['db_cpu_ms']:>6.2f}{r['client_cpu_ms']:>7.2f}"
+                  f"   {r['busy']:>5.0%}")
         ping = results["ping (no DB)"]["rps"]
         first, repeat = results["first scans"], results["repeat scans"]
         print(f"first scans / ping throughput: {first['rps'] / ping:.0%} (target >= 25%); "

@@ -323,3 +323,24 @@ def test_a_deactivated_account_is_unauthenticated_before_any_code_check(app, cli
     assert_error(checkin(client, site["resident"], "garbage"), 401, "UNAUTHENTICATED")
     assert_error(client.post(f"{API}/checkins", json={"code": code},
                              headers={"Authorization": "Bearer not.a.jwt"}), 401, "UNAUTHENTICATED")
+
+
+def test_rate_limit_answer_says_when_to_retry(app, client, site, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_CHECKIN", "1 per minute")
+    assert checkin(client, site["resident"], "garbage").status_code == 400
+    refused = client.post(f"{API}/checkins", json={"code": "garbage"}, headers=site["resident"].headers)
+    assert_error(refused, 429, "RATE_LIMITED")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+
+
+def test_checkin_goes_through_when_the_rate_limit_storage_is_down(client, site, monkeypatch):
+    from flask_limiter import Limiter
+
+    class Unreachable:
+        def hit(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(Limiter, "limiter", property(lambda self: Unreachable()))
+    code = code_of(client, site["staff"], site["activity"]["id"])
+    response = checkin(client, site["resident"], code)
+    assert response.status_code == 200 and response.get_json()["first"] is True
