@@ -28,7 +28,7 @@ def _scan(body, method: str, actor_id: int, **position) -> Scan:
 @blp.route("/checkins", methods=["POST"])
 @checkin_limits
 @token_required
-@blp.arguments(CheckinIn)
+@blp.arguments(CheckinIn())  # an instance: webargs would build one per request from a class
 @blp.response(200, CheckinOut)
 def self_checkin(body):
     """The resident posts the activity code they scanned. Idempotent (`first: false`)."""

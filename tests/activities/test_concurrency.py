@@ -1,4 +1,6 @@
 """Races on PostgreSQL with real threads and connections (SQLite hides lock bugs)."""
+import base64
+import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +14,13 @@ from tests.conftest import ON_POSTGRES
 from tests.support import API
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+
+
+def _with_subject(code: str, subject_id: int) -> str:
+    """The same code, signature kept, with another subject id written in."""
+    raw = bytearray(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)))
+    raw[1:5] = struct.pack(">I", subject_id)
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
 
 def race(app, count: int, request):
@@ -102,8 +111,10 @@ def test_bad_codes_raced_are_all_refused_and_logged(app, client, actors, frozen)
     other_code = code_of(client, staff, other["id"])
     frozen.advance(seconds=60)
     good = code_of(client, staff, activity["id"])
-    forged = good[:-4] + ("AAAA" if good[-4:] != "AAAA" else "BBBB")
+    forged = good[:-4] + ("AAAA" if good[-4:] != "AAAA" else "BBBB")  # a guessed signature
+    tampered = _with_subject(code_of(client, staff, other["id"]), activity["id"])  # re-pointed
     cases = [({"code": forged}, 400, "CODE_INVALID"), ({"code": old}, 410, "CODE_EXPIRED"),
+             ({"code": tampered}, 400, "CODE_INVALID"),
              ({"code": other_code, "activity_id": activity["id"]}, 400, "CODE_INVALID"),
              ({"code": "%%garbled%%"}, 400, "CODE_INVALID")] * 5
     responses = race(app, len(cases), lambda c, i: c.post(f"{API}/checkins", json=cases[i][0],
