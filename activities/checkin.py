@@ -1,5 +1,5 @@
 """Check-in and check-out: self scans of the activity code, staff scans of a
-pass, manual check-in by staff, annulment, and the attendance summary.
+pass, manual check-in by staff (annulment and figures: `attendance`).
 
 Every attempt writes exactly one row of the check-in log, accepted or not;
 a refusal raises with `keep_changes=True` so its row survives the rollback
@@ -8,7 +8,6 @@ that an error otherwise causes. The registration's `checked_in_at` /
 number of simultaneous scans of one registration yield exactly one `first`.
 """
 import math
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,12 +16,11 @@ import sqlalchemy as sa
 from core import codes
 from core.db import UTCDateTime, db, is_postgres
 from core.errors import Conflict, DomainError, Forbidden, NotFound
-from core.paging import Page, keyset_page
 from orgs.scope import require
 from volunteers.models import User
 
-from .models import Activity, CheckinLog, PassSecret, Registration
-from .services import counts
+from .models import Activity, CheckinLog, Registration
+from .passes import user_of_pass
 
 EARTH_RADIUS_M = 6_371_000
 
@@ -65,7 +63,8 @@ def _log_params(scan: Scan, *, now, activity_id=None, user_id=None, registration
     }
 
 
-def _log(scan: Scan, *, now, **fields) -> int:
+def log_scan(scan: Scan, *, now, **fields) -> int:
+    """Appends one row to the check-in log; returns its id."""
     return db.session.execute(_LOG_ROW, _log_params(scan, now=now, **fields)).scalar_one()
 
 
@@ -79,7 +78,7 @@ class _Refusal(Exception):
 
 def _refused(scan: Scan, refusal: _Refusal, now) -> DomainError:
     error = refusal.error
-    _log(scan, now=now, activity_id=refusal.activity_id, user_id=refusal.user_id,
+    log_scan(scan, now=now, activity_id=refusal.activity_id, user_id=refusal.user_id,
          registration_id=refusal.registration_id, result="refused", reason=error.code)
     return DomainError(error.code, error.message, keep_changes=True, **error.details)
 
@@ -237,7 +236,7 @@ def _attend(activity, user_id: int, scan: Scan, now, registration_row=_LOOK_UP) 
             raise _Refusal(Conflict("NOT_CHECKED_IN", "请先签到再签退"), activity.id, user_id,
                            registration_id)
     if scan_id is None:
-        scan_id = _log(scan, now=now, result="accepted" if first else "repeat", **log_fields)
+        scan_id = log_scan(scan, now=now, result="accepted" if first else "repeat", **log_fields)
     return CheckinResult(registration_id, activity.id,
                          "checked_out" if checked_out_at else "checked_in", first,
                          checked_in_at, checked_out_at, scan_id)
@@ -325,18 +324,6 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
         raise _refused(scan, refusal, now)
 
 
-def _user_of_pass(code, now) -> int:
-    parsed = codes.parse(code, "pass")
-    secret = db.session.scalar(
-        sa.select(PassSecret.secret).join(User, User.id == PassSecret.user_id)
-        .where(PassSecret.user_id == parsed.subject_id, User.is_active)
-    )
-    if secret is None:
-        raise codes.invalid()
-    codes.verify(parsed, secret, now=now)
-    return parsed.subject_id
-
-
 def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinResult:
     """A worker scanned a resident's pass at `activity`; no geofence.
 
@@ -347,7 +334,7 @@ def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinRe
     user_id = None
     try:
         try:
-            user_id = _user_of_pass(code, now)
+            user_id = user_of_pass(code, now)
         except DomainError as error:
             raise _Refusal(error, activity.id)
         return _attend(activity, user_id, scan, now)
@@ -372,114 +359,3 @@ def manual_checkin(*, actor, activity: Activity, registration_id: int, scan: Sca
         return _attend(activity, row.user_id, scan, now, registration_row=row)
     except _Refusal as refusal:
         raise _refused(scan, refusal, now)
-
-
-# --- annulment, log, attendance ---------------------------------------------
-
-def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Registration:
-    """Cancels an accepted scan by logging an `annul` row that names it (the log is
-    never updated or deleted), then recomputes the registration's times.
-
-    Raises FORBIDDEN unless staff, NOT_FOUND for a scan of another activity,
-    CONFLICT for a scan that changed nothing or is already annulled.
-    """
-    require(actor, "operate", activity.org)
-    target = db.session.get(CheckinLog, scan_id)
-    if target is None or target.activity_id != activity.id:
-        raise NotFound("scan", "签到记录不存在")
-    if target.action not in ("in", "out") or target.result != "accepted":
-        raise Conflict("CONFLICT", "只能撤销已生效的签到或签退")
-    registration = db.session.scalars(
-        sa.select(Registration).where(Registration.id == target.registration_id).with_for_update()
-    ).one()
-    try:
-        with db.session.begin_nested():
-            _log(Scan(method="manual", action="annul", actor_id=actor.id, device=device), now=now,
-                 activity_id=activity.id, user_id=target.user_id,
-                 registration_id=target.registration_id, annuls_id=target.id)
-    except sa.exc.IntegrityError:
-        raise Conflict("CONFLICT", "该记录已被撤销")
-    _recompute(registration)
-    return registration
-
-
-def _recompute(registration: Registration) -> None:
-    annulled = sa.select(CheckinLog.annuls_id).where(
-        CheckinLog.registration_id == registration.id, CheckinLog.annuls_id.is_not(None))
-
-    def first(action, after=None):
-        stmt = sa.select(sa.func.min(CheckinLog.created_at)).where(
-            CheckinLog.registration_id == registration.id, CheckinLog.action == action,
-            CheckinLog.result == "accepted", CheckinLog.id.not_in(annulled))
-        if after is not None:
-            stmt = stmt.where(CheckinLog.created_at >= after)
-        return db.session.scalar(stmt)
-
-    registration.checked_in_at = first("in")
-    registration.checked_out_at = first("out", registration.checked_in_at) \
-        if registration.checked_in_at else None
-    db.session.flush()
-
-
-def list_log(*, actor, activity: Activity, cursor=None, limit=20) -> Page:
-    """The activity's check-in log, newest first. Raises FORBIDDEN unless staff."""
-    require(actor, "operate", activity.org)
-    stmt = sa.select(CheckinLog).where(CheckinLog.activity_id == activity.id)
-    return keyset_page(stmt, order=[CheckinLog.id], cursor=cursor, limit=limit, descending=True)
-
-
-def attendance(*, actor, activity: Activity) -> dict:
-    """Registered, checked in, checked out, inside now, refused scans by reason.
-    Raises FORBIDDEN unless staff."""
-    require(actor, "operate", activity.org)
-    return attendance_figures(activity.id)
-
-
-def attendance_figures(activity_id: int) -> dict:
-    checked_in, checked_out = db.session.execute(
-        sa.select(sa.func.count(Registration.checked_in_at), sa.func.count(Registration.checked_out_at))
-        .where(Registration.activity_id == activity_id, Registration.status == "confirmed")
-    ).one()
-    refused = db.session.execute(
-        sa.select(CheckinLog.reason, sa.func.count())
-        .where(CheckinLog.activity_id == activity_id, CheckinLog.result == "refused")
-        .group_by(CheckinLog.reason)
-    ).all()
-    return {"registered": counts(activity_id), "checked_in": checked_in,
-            "checked_out": checked_out, "inside_now": checked_in - checked_out,
-            "refused": {reason: n for reason, n in refused}}
-
-
-# --- codes --------------------------------------------------------------------
-
-def checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
-    """The activity's current check-in code. Raises FORBIDDEN unless staff."""
-    require(actor, "operate", activity.org)
-    return codes.issue("checkin", activity.id, activity.code_secret, now=now)
-
-
-def _pass_secret(user_id: int, now) -> str:
-    secret = db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
-    if secret is not None:
-        return secret
-    row = PassSecret(user_id=user_id, secret=secrets.token_hex(16), created_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except sa.exc.IntegrityError:  # two first passes at once: keep the one stored
-        return db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
-    return row.secret
-
-
-def my_pass(*, actor, now) -> codes.IssuedCode:
-    """The actor's current personal pass (created on first use)."""
-    return codes.issue("pass", actor.id, _pass_secret(actor.id, now), now=now)
-
-
-def rotate_pass(*, actor, now) -> codes.IssuedCode:
-    """A new pass secret: every pass shown before stops working at once."""
-    _pass_secret(actor.id, now)
-    db.session.execute(sa.update(PassSecret).where(PassSecret.user_id == actor.id)
-                       .values(secret=secrets.token_hex(16), created_at=now))
-    return my_pass(actor=actor, now=now)

@@ -10,7 +10,7 @@ from core.db import db
 from core.errors import NotFound
 from orgs.scope import require
 
-from .checkin import attendance_figures
+from .attendance import attendance_figures
 from .models import Activity, KioskLink
 
 

@@ -1,9 +1,9 @@
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from activities import checkin, kiosk
+from activities import attendance as attendance_service
+from activities import checkin, kiosk, passes
 from activities.checkin import Scan
-from activities.registration import get_registration
 from api.auth import claimed_user_id, current_user, load, login_required, token_required
 from api.limits import checkin_limits
 from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
@@ -70,7 +70,7 @@ def manual_checkin(body, activity, registration_id):
 @blp.response(200, page_of(ScanLogOut))
 def scan_log(page, activity):
     """The check-in log, newest first, refused scans included."""
-    return checkin.list_log(actor=current_user(), activity=activity, **page)
+    return attendance_service.list_log(actor=current_user(), activity=activity, **page)
 
 
 @blp.route("/activities/<int:activity_id>/checkins/<int:scan_id>/annul", methods=["POST"])
@@ -79,7 +79,7 @@ def scan_log(page, activity):
 @blp.response(200, RegistrationOut)
 def annul_scan(activity, scan_id):
     """Annuls an accepted scan (a new log row); the registration's times are recomputed."""
-    return checkin.annul(actor=current_user(), activity=activity, scan_id=scan_id, now=clock.now(),
+    return attendance_service.annul(actor=current_user(), activity=activity, scan_id=scan_id, now=clock.now(),
                          device=request.headers.get("User-Agent"))
 
 
@@ -88,7 +88,7 @@ def annul_scan(activity, scan_id):
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)
 @blp.response(200, AttendanceOut)
 def attendance(activity):
-    return checkin.attendance(actor=current_user(), activity=activity)
+    return attendance_service.attendance(actor=current_user(), activity=activity)
 
 
 @blp.route("/activities/<int:activity_id>/checkin-code", methods=["GET"])
@@ -97,7 +97,7 @@ def attendance(activity):
 @blp.response(200, CodeOut)
 def checkin_code(activity):
     """The current code; `refresh_at`: the next one is out; `expires_at`: this one stops working."""
-    return checkin.checkin_code(actor=current_user(), activity=activity, now=clock.now())
+    return passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
 
 
 @blp.route("/activities/<int:activity_id>/checkin-code.png", methods=["GET"])
@@ -105,7 +105,7 @@ def checkin_code(activity):
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)
 @blp.response(200, content_type="image/png")
 def checkin_code_png(activity):
-    issued = checkin.checkin_code(actor=current_user(), activity=activity, now=clock.now())
+    issued = passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
     return Response(qr.png(issued.code), mimetype="image/png",
                     headers={"Cache-Control": "no-store", "X-Code-Expires-At": issued.expires_at.isoformat()})
 
@@ -115,7 +115,7 @@ def checkin_code_png(activity):
 @blp.response(200, PassOut)
 def my_pass():
     """The caller's personal pass, for a worker to scan; rotates like check-in codes."""
-    return checkin.my_pass(actor=current_user(), now=clock.now())
+    return passes.my_pass(actor=current_user(), now=clock.now())
 
 
 @blp.route("/me/pass/rotate", methods=["POST"])
@@ -123,7 +123,7 @@ def my_pass():
 @blp.response(200, PassOut)
 def rotate_pass():
     """Revokes every pass shown so far (e.g. a screenshot went round)."""
-    return checkin.rotate_pass(actor=current_user(), now=clock.now())
+    return passes.rotate_pass(actor=current_user(), now=clock.now())
 
 
 @blp.route("/activities/<int:activity_id>/kiosk-links", methods=["POST"])
