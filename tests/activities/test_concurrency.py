@@ -124,3 +124,17 @@ def test_bad_codes_raced_are_all_refused_and_logged(app, client, actors, frozen)
     with app.app_context():
         reasons = db.session.execute(sa.select(CheckinLog.reason)).scalars().all()
     assert sorted(reasons) == sorted(code for _, _, code in cases)
+
+
+def test_the_check_in_log_refuses_updates_and_deletes(app, client, actors, frozen):
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"])
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
+    client.post(f"{API}/checkins", json={"code": "garbage"}, headers=actors.resident().headers)
+    with app.app_context():
+        for statement in ["UPDATE checkin_log SET result = 'accepted'", "DELETE FROM checkin_log"]:
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+                db.session.execute(sa.text(statement))
+            db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckinLog)) == 1
+    assert activity["status"] == "published"
