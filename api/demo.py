@@ -83,3 +83,8 @@ def _volunteer_demo(orgs, people, now):
 
 
 EXTRA_LOADERS.append(_volunteer_demo)
+
+
+from activities.demo import load_demo as _activities_demo  # noqa: E402
+
+EXTRA_LOADERS.append(_activities_demo)

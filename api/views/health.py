@@ -19,3 +19,14 @@ def health():
     """Cheap liveness probe; says whether Redis answers (the app works without it)."""
     return {"status": "ok", "time": clock.now().isoformat(),
             "redis": current_app.extensions["linli.kv"].ping()}
+
+
+class PongOut(Schema):
+    pong = fields.Boolean()
+
+
+@blp.route("/ping", methods=["GET"])
+@blp.response(200, PongOut)
+def ping():
+    """No database, no Redis: the floor the benchmarks compare against."""
+    return {"pong": True}

@@ -1,0 +1,85 @@
+"""Annulling scans, the check-in log and the attendance figures."""
+import sqlalchemy as sa
+
+from core.db import db
+from core.errors import Conflict, NotFound
+from core.paging import Page, keyset_page
+from orgs.scope import require
+
+from .checkin import Scan, log_scan
+from .models import Activity, CheckinLog, Registration
+from .services import counts
+
+
+def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Registration:
+    """Cancels an accepted scan by logging an `annul` row that names it (the log is
+    never updated or deleted), then recomputes the registration's times.
+
+    Raises FORBIDDEN unless staff, NOT_FOUND for a scan of another activity,
+    CONFLICT for a scan that changed nothing or is already annulled.
+    """
+    require(actor, "operate", activity.org)
+    target = db.session.get(CheckinLog, scan_id)
+    if target is None or target.activity_id != activity.id:
+        raise NotFound("scan", "签到记录不存在")
+    if target.action not in ("in", "out") or target.result != "accepted":
+        raise Conflict("CONFLICT", "只能撤销已生效的签到或签退")
+    registration = db.session.scalars(
+        sa.select(Registration).where(Registration.id == target.registration_id).with_for_update()
+    ).one()
+    try:
+        with db.session.begin_nested():
+            log_scan(Scan(method="manual", action="annul", actor_id=actor.id, device=device), now=now,
+                 activity_id=activity.id, user_id=target.user_id,
+                 registration_id=target.registration_id, annuls_id=target.id)
+    except sa.exc.IntegrityError:
+        raise Conflict("CONFLICT", "该记录已被撤销")
+    _recompute(registration)
+    return registration
+
+
+def _recompute(registration: Registration) -> None:
+    annulled = sa.select(CheckinLog.annuls_id).where(
+        CheckinLog.registration_id == registration.id, CheckinLog.annuls_id.is_not(None))
+
+    def first(action, after=None):
+        stmt = sa.select(sa.func.min(CheckinLog.created_at)).where(
+            CheckinLog.registration_id == registration.id, CheckinLog.action == action,
+            CheckinLog.result == "accepted", CheckinLog.id.not_in(annulled))
+        if after is not None:
+            stmt = stmt.where(CheckinLog.created_at >= after)
+        return db.session.scalar(stmt)
+
+    registration.checked_in_at = first("in")
+    registration.checked_out_at = first("out", registration.checked_in_at) \
+        if registration.checked_in_at else None
+    db.session.flush()
+
+
+def list_log(*, actor, activity: Activity, cursor=None, limit=20) -> Page:
+    """The activity's check-in log, newest first. Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    stmt = sa.select(CheckinLog).where(CheckinLog.activity_id == activity.id)
+    return keyset_page(stmt, order=[CheckinLog.id], cursor=cursor, limit=limit, descending=True)
+
+
+def attendance(*, actor, activity: Activity) -> dict:
+    """Registered, checked in, checked out, inside now, refused scans by reason.
+    Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    return attendance_figures(activity.id)
+
+
+def attendance_figures(activity_id: int) -> dict:
+    checked_in, checked_out = db.session.execute(
+        sa.select(sa.func.count(Registration.checked_in_at), sa.func.count(Registration.checked_out_at))
+        .where(Registration.activity_id == activity_id, Registration.status == "confirmed")
+    ).one()
+    refused = db.session.execute(
+        sa.select(CheckinLog.reason, sa.func.count())
+        .where(CheckinLog.activity_id == activity_id, CheckinLog.result == "refused")
+        .group_by(CheckinLog.reason)
+    ).all()
+    return {"registered": counts(activity_id), "checked_in": checked_in,
+            "checked_out": checked_out, "inside_now": checked_in - checked_out,
+            "refused": {reason: n for reason, n in refused}}

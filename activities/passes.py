@@ -1,0 +1,59 @@
+"""Check-in codes and personal passes: short signed codes (core/codes.py)
+under the activity's or the person's own secret."""
+import secrets
+
+import sqlalchemy as sa
+
+from core import codes
+from core.db import db
+from orgs.scope import require
+from volunteers.models import User
+
+from .models import Activity, PassSecret
+
+
+def checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
+    """The activity's current check-in code. Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    return codes.issue("checkin", activity.id, activity.code_secret, now=now)
+
+
+def _pass_secret(user_id: int, now) -> str:
+    secret = db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
+    if secret is not None:
+        return secret
+    row = PassSecret(user_id=user_id, secret=secrets.token_hex(16), created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # two first passes at once: keep the one stored
+        return db.session.scalar(sa.select(PassSecret.secret).where(PassSecret.user_id == user_id))
+    return row.secret
+
+
+def my_pass(*, actor, now) -> codes.IssuedCode:
+    """The actor's current personal pass (created on first use)."""
+    return codes.issue("pass", actor.id, _pass_secret(actor.id, now), now=now)
+
+
+def rotate_pass(*, actor, now) -> codes.IssuedCode:
+    """A new pass secret: every pass shown before stops working at once."""
+    _pass_secret(actor.id, now)
+    db.session.execute(sa.update(PassSecret).where(PassSecret.user_id == actor.id)
+                       .values(secret=secrets.token_hex(16), created_at=now))
+    return my_pass(actor=actor, now=now)
+
+
+def user_of_pass(code, now) -> int:
+    """The owner of a pass. Raises CODE_INVALID (garbled, forged, another kind,
+    revoked by a new secret, deactivated account), CODE_EXPIRED."""
+    parsed = codes.parse(code, "pass")
+    secret = db.session.scalar(
+        sa.select(PassSecret.secret).join(User, User.id == PassSecret.user_id)
+        .where(PassSecret.user_id == parsed.subject_id, User.is_active)
+    )
+    if secret is None:
+        raise codes.invalid()
+    codes.verify(parsed, secret, now=now)
+    return parsed.subject_id

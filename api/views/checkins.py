@@ -1,0 +1,146 @@
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from activities import attendance as attendance_service
+from activities import checkin, kiosk, passes
+from activities.checkin import Scan
+from api.auth import claimed_user_id, current_user, load, login_required, token_required
+from api.limits import checkin_limits
+from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
+                                    ManualCheckinIn, PassOut, RegistrationOut, ScanLogOut, StaffScanIn)
+from api.schemas.common import PageArgs, page_of
+from core import clock, qr
+
+from .activities import org_of_activity, visible_activity
+
+blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="QR check-in and check-out")
+
+STAFF_ACTIVITY = dict(as_name="activity", action="operate", org_of=org_of_activity)
+
+
+def _scan(body, method: str, actor_id: int, **position) -> Scan:
+    """What the log keeps about the attempt: the client's device id, else its User-Agent."""
+    return Scan(method=method, action=body["action"], actor_id=actor_id,
+                device=body.get("device_id") or request.headers.get("User-Agent"),
+                client_at=body.get("client_time"), **position)
+
+
+@blp.route("/checkins", methods=["POST"])
+@checkin_limits
+@token_required
+@blp.arguments(CheckinIn())  # an instance: webargs would build one per request from a class
+@blp.response(200, CheckinOut)
+def self_checkin(body):
+    """The resident posts the activity code they scanned. Idempotent (`first: false`)."""
+    user_id = claimed_user_id()  # the service checks the account in its one lookup
+    return checkin.self_checkin(user_id=user_id, code=body["code"], activity_id=body["activity_id"],
+                                scan=_scan(body, "self", user_id, lat=body["lat"], lng=body["lng"]),
+                                now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/scan", methods=["POST"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.arguments(StaffScanIn)
+@blp.response(200, CheckinOut)
+def staff_scan(body, activity):
+    """A worker scans a resident's pass. No geofence."""
+    actor = current_user()
+    return checkin.staff_scan(actor=actor, activity=activity, code=body["code"],
+                              scan=_scan(body, "staff", actor.id), now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/registrations/<int:registration_id>/checkin",
+           methods=["POST"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.arguments(ManualCheckinIn)
+@blp.response(200, CheckinOut)
+def manual_checkin(body, activity, registration_id):
+    """Staff check a registered person in or out by hand (no phone needed)."""
+    actor = current_user()
+    return checkin.manual_checkin(actor=actor, activity=activity, registration_id=registration_id,
+                                  scan=_scan(body, "manual", actor.id), now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/checkins", methods=["GET"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(ScanLogOut))
+def scan_log(page, activity):
+    """The check-in log, newest first, refused scans included."""
+    return attendance_service.list_log(actor=current_user(), activity=activity, **page)
+
+
+@blp.route("/activities/<int:activity_id>/checkins/<int:scan_id>/annul", methods=["POST"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, RegistrationOut)
+def annul_scan(activity, scan_id):
+    """Annuls an accepted scan (a new log row); the registration's times are recomputed."""
+    return attendance_service.annul(actor=current_user(), activity=activity, scan_id=scan_id, now=clock.now(),
+                         device=request.headers.get("User-Agent"))
+
+
+@blp.route("/activities/<int:activity_id>/attendance", methods=["GET"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, AttendanceOut)
+def attendance(activity):
+    return attendance_service.attendance(actor=current_user(), activity=activity)
+
+
+@blp.route("/activities/<int:activity_id>/checkin-code", methods=["GET"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, CodeOut)
+def checkin_code(activity):
+    """The current code; `refresh_at`: the next one is out; `expires_at`: this one stops working."""
+    return passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/checkin-code.png", methods=["GET"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, content_type="image/png")
+def checkin_code_png(activity):
+    issued = passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
+    return Response(qr.png(issued.code), mimetype="image/png",
+                    headers={"Cache-Control": "no-store", "X-Code-Expires-At": issued.expires_at.isoformat()})
+
+
+@blp.route("/me/pass", methods=["GET"])
+@login_required
+@blp.response(200, PassOut)
+def my_pass():
+    """The caller's personal pass, for a worker to scan; rotates like check-in codes."""
+    return passes.my_pass(actor=current_user(), now=clock.now())
+
+
+@blp.route("/me/pass/rotate", methods=["POST"])
+@login_required
+@blp.response(200, PassOut)
+def rotate_pass():
+    """Revokes every pass shown so far (e.g. a screenshot went round)."""
+    return passes.rotate_pass(actor=current_user(), now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/kiosk-links", methods=["POST"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(201, KioskLinkOut)
+def create_kiosk_link(activity):
+    """A link for the door screen; the token is shown only here."""
+    link, token = kiosk.create_link(actor=current_user(), activity=activity, now=clock.now())
+    return {"id": link.id, "activity_id": activity.id, "token": token,
+            "url": f"{request.host_url.rstrip('/')}/kiosk/{token}", "created_at": link.created_at,
+            "revoked_at": None}
+
+
+@blp.route("/activities/<int:activity_id>/kiosk-links/<int:link_id>", methods=["DELETE"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, KioskLinkOut)
+def revoke_kiosk_link(activity, link_id):
+    return kiosk.revoke_link(actor=current_user(), activity=activity, link_id=link_id, now=clock.now())

@@ -1,0 +1,137 @@
+"""The door screen: a plain page that shows the activity's rotating check-in QR.
+
+Opened from a staff-issued kiosk link (no sign-in on the tablet). The page
+polls `/kiosk/<token>/state` and swaps the image in place just after each
+rotation, well before the shown code expires (the previous code stays valid
+for one more period), so the screen never reloads.
+"""
+import base64
+
+from flask import Response, jsonify, render_template_string
+from flask_smorest import Blueprint
+
+from activities import kiosk
+from api.schemas.common import Instant
+from core import clock, qr
+from core.errors import DomainError
+
+blp = Blueprint("kiosk", __name__, url_prefix="/kiosk", description="Door screen (HTML)")
+
+_instant = Instant()
+
+
+def _state(token: str) -> dict:
+    state = kiosk.kiosk_state(token=token, now=clock.now())
+    for key in ("starts_at", "ends_at", "refresh_at", "expires_at", "server_time"):
+        state[key] = _instant._serialize(state[key], key, None)
+    state["qr"] = "data:image/png;base64," + base64.b64encode(qr.png(state["code"])).decode()
+    return state
+
+
+@blp.route("/<token>/state", methods=["GET"])
+def state(token):
+    response = jsonify(_state(token))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/<token>", methods=["GET"])
+def page(token):
+    try:
+        current = _state(token)
+    except DomainError as error:
+        if error.code != "NOT_FOUND":
+            raise
+        return Response(render_template_string(GONE_PAGE), status=404, mimetype="text/html")
+    response = Response(render_template_string(PAGE, s=current, token=token), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response
+
+
+GONE_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<title>链接已失效</title><body style="font-family:sans-serif;text-align:center;padding-top:20vh">
+<h1>此签到展示链接无效或已被撤销</h1><p>请联系社工重新获取链接。</p></body></html>"""
+
+PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>签到 · {{ s.title }}</title>
+<style>
+  body { margin: 0; font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+         background: #f6f3ea; color: #222; text-align: center; }
+  h1 { font-size: 5vmin; margin: 3vmin 2vmin 1vmin; }
+  .where { font-size: 2.8vmin; color: #555; }
+  #qr { width: 62vmin; height: 62vmin; image-rendering: pixelated; background: #fff;
+        margin: 2vmin auto; display: block; border: 1vmin solid #fff; }
+  .hint { font-size: 3.2vmin; margin: 1vmin; }
+  .counts { display: flex; justify-content: center; gap: 6vmin; font-size: 3vmin; margin-top: 2vmin; }
+  .counts b { display: block; font-size: 6vmin; }
+  #status { font-size: 2.2vmin; color: #a33; min-height: 3vmin; }
+</style>
+</head>
+<body data-token="{{ token }}">
+  <h1 id="title">{{ s.title }}</h1>
+  <div class="where" id="where">{{ s.location }}</div>
+  <img id="qr" alt="签到二维码" src="{{ s.qr }}" data-code="{{ s.code }}" data-version="0">
+  <div class="hint">请打开“邻里”小程序，扫描二维码签到</div>
+  <div class="counts">
+    <div>已报名<b id="registered">{{ s.attendance.registered.participants + s.attendance.registered.volunteers }}</b></div>
+    <div>已签到<b id="checked-in">{{ s.attendance.checked_in }}</b></div>
+    <div>在场<b id="inside">{{ s.attendance.inside_now }}</b></div>
+  </div>
+  <div id="status"></div>
+<script>
+(function () {
+  var token = document.body.dataset.token;
+  var img = document.getElementById("qr");
+  var statusLine = document.getElementById("status");
+  var version = 0;
+  function show(state) {
+    if (state.code !== img.dataset.code) {
+      img.src = state.qr;            // swap in place: no page reload
+      img.dataset.code = state.code;
+      version += 1;
+      img.dataset.version = String(version);
+    }
+    var a = state.attendance;
+    document.getElementById("registered").textContent = a.registered.participants + a.registered.volunteers;
+    document.getElementById("checked-in").textContent = a.checked_in;
+    document.getElementById("inside").textContent = a.inside_now;
+    statusLine.textContent = "";
+  }
+  function nextDelay(state) {
+    // Just after the next code is out; counts refresh at least every 5 s.
+    var untilRotation = Date.parse(state.refresh_at) - Date.parse(state.server_time) + 250;
+    return Math.max(300, Math.min(5000, untilRotation));
+  }
+  function poll() {
+    fetch("/kiosk/" + encodeURIComponent(token) + "/state", {cache: "no-store"})
+      .then(function (response) {
+        if (response.status === 404) {
+          statusLine.textContent = "此链接已被撤销";
+          img.style.visibility = "hidden";
+          return null;
+        }
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (state) {
+        if (state === null) { return; }
+        show(state);
+        setTimeout(poll, nextDelay(state));
+      })
+      .catch(function () {
+        statusLine.textContent = "网络异常，正在重试…";
+        setTimeout(poll, 2000);
+      });
+  }
+  setTimeout(poll, 300);
+})();
+</script>
+</body>
+</html>
+"""

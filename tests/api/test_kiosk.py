@@ -1,0 +1,126 @@
+"""Kiosk links and the door screen: contract, and the page in a real browser."""
+import io
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from core import clock
+from tests.activity_support import frozen, make_activity, register  # noqa: F401
+from tests.support import API, assert_error
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def new_link(client, staff, activity_id):
+    response = client.post(f"{API}/activities/{activity_id}/kiosk-links", headers=staff.headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_kiosk_link_lifecycle(client, actors, frozen):
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"], "worker")
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
+    link = new_link(client, staff, activity["id"])
+    assert len(link["token"]) >= 43  # 256 random bits, base64url
+    assert link["url"].endswith(f"/kiosk/{link['token']}")
+    page = client.get(f"/kiosk/{link['token']}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert activity["title"] in page.get_data(as_text=True)
+    state = client.get(f"/kiosk/{link['token']}/state").get_json()
+    assert state["title"] == activity["title"] and state["qr"].startswith("data:image/png;base64,")
+    assert state["attendance"]["checked_in"] == 0
+    url = f"{API}/activities/{activity['id']}/kiosk-links"
+    assert_error(client.post(url), 401, "UNAUTHENTICATED")
+    assert_error(client.post(url, headers=actors.resident().headers), 403, "FORBIDDEN")
+    assert_error(client.delete(f"{url}/{link['id']}", headers=actors.staff(tree["room_b"]).headers),
+                 403, "FORBIDDEN")
+    assert_error(client.delete(f"{url}/99999", headers=staff.headers), 404, "NOT_FOUND")
+    revoked = client.delete(f"{url}/{link['id']}", headers=staff.headers)
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    assert client.get(f"/kiosk/{link['token']}").status_code == 404
+    assert_error(client.get(f"/kiosk/{link['token']}/state"), 404, "NOT_FOUND")
+    assert client.get("/kiosk/not-a-token").status_code == 404
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def _decode_qr(png: bytes) -> str:
+    import zxingcpp
+    from PIL import Image
+
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1, results
+    return results[0].text
+
+
+def shown_code(page) -> tuple[str, str]:
+    """(data-code, decoded screenshot) once both agree. The code rotates every
+    2 s here, so a capture may straddle a swap; then look again."""
+    qr = page.locator("#qr")
+    seen = []
+    for _ in range(10):
+        before = qr.get_attribute("data-code")
+        decoded = _decode_qr(qr.screenshot())
+        if decoded == before == qr.get_attribute("data-code"):
+            return before, decoded
+        seen.append((before, decoded))
+        page.wait_for_timeout(150)
+    raise AssertionError(f"the image never showed its data-code: {seen}")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
+def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setitem(app.config, "CODE_PERIOD_SECONDS", 2)
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"], "worker")
+    activity = make_activity(client, staff, tree["room_a"], clock.now())
+    residents = [actors.resident() for _ in range(2)]
+    for person in residents:
+        register(client, person, activity["id"])
+    link = new_link(client, staff, activity["id"])
+    token = link["token"]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.goto(f"{live_server}/kiosk/{token}")
+            assert page.locator("#title").inner_text() == activity["title"]
+            page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+            first_code, _ = shown_code(page)
+            page.wait_for_function(
+                f"document.getElementById('qr').dataset.code !== {first_code!r}", timeout=15_000)
+            second_code, decoded = shown_code(page)
+            assert second_code != first_code
+            assert int(page.locator("#qr").get_attribute("data-version")) >= 1  # swapped by the script
+            assert page.evaluate("window.__sameDocument") is True
+
+            scanned = client.post(f"{API}/checkins", json={"code": decoded}, headers=residents[0].headers)
+            assert scanned.status_code == 200 and scanned.get_json()["first"] is True
+            page.wait_for_function("document.getElementById('checked-in').textContent === '1'",
+                                   timeout=15_000)
+            assert page.locator("#registered").inner_text() == "2"
+
+            revoked = client.delete(f"{API}/activities/{activity['id']}/kiosk-links/{link['id']}",
+                                    headers=staff.headers)
+            assert revoked.status_code == 200
+            page.wait_for_function("document.getElementById('status').textContent.includes('撤销')",
+                                   timeout=15_000)
+        finally:
+            browser.close()
