@@ -1,6 +1,6 @@
 """Ledger tables. Only `points.ledger` writes them (house rule 4)."""
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db
 
@@ -68,6 +68,9 @@ class Entry(db.Model):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime)
+
+    # Read-only: statements show the transfer's kind, memo and cause.
+    transfer = relationship(Transfer, viewonly=True)
 
 
 HOLD_OPEN, HOLD_POSTED, HOLD_VOIDED = "open", "posted", "voided"
