@@ -91,16 +91,24 @@ def _chains() -> list[str]:
 
 def _holds() -> list[str]:
     problems = []
-    orphans = db.session.execute(
-        sa.select(Hold.id, Hold.transfer_id).outerjoin(Transfer, Transfer.id == Hold.transfer_id)
-        .where(Hold.status == HOLD_POSTED, Transfer.id.is_(None)))
-    for hold_id, transfer_id in orphans:
-        problems.append(f"hold {hold_id} is posted but its transfer {transfer_id} is missing")
-    over = db.session.execute(
-        sa.select(Hold.id, Hold.amount, Transfer.amount).join(Transfer, Transfer.id == Hold.transfer_id)
-        .where(Transfer.amount > Hold.amount))
-    for hold_id, held, posted in over:
-        problems.append(f"hold {hold_id} of {held} was posted as {posted}")
+    posted = db.session.execute(
+        sa.select(Hold.id, Hold.account_id, Hold.amount, Hold.transfer_id, Transfer.id,
+                  Transfer.debit_account_id, Transfer.amount)
+        .outerjoin(Transfer, Transfer.id == Hold.transfer_id)
+        .where(Hold.status == HOLD_POSTED))
+    for hold_id, account_id, held, transfer_id, found, debited, posted_amount in posted:
+        if found is None:
+            problems.append(f"hold {hold_id} is posted but its transfer {transfer_id} is missing")
+        elif debited != account_id:
+            problems.append(f"hold {hold_id} on account {account_id} was posted by transfer "
+                            f"{transfer_id}, which debits account {debited}")
+        elif posted_amount > held:
+            problems.append(f"hold {hold_id} of {held} was posted as {posted_amount}")
+    unposted = db.session.execute(
+        sa.select(Hold.id, Hold.status, Hold.transfer_id)
+        .where(Hold.status != HOLD_POSTED, Hold.transfer_id.is_not(None)))
+    for hold_id, status, transfer_id in unposted:
+        problems.append(f"hold {hold_id} is {status} but names transfer {transfer_id}")
     return problems
 
 
