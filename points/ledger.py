@@ -13,12 +13,20 @@ Rules (DESIGN.md):
   accounts cannot deadlock on PostgreSQL.
 - Entries are hash-chained per account (`chain_head` is the newest hash), so
   `verify` finds an edited or deleted row.
+- One round trip per leg: the UPDATE that moves the balance also advances the
+  chain head, hashing in SQL (`sha256_hex`), and returns both for the entry.
+  A transfer is: claim the key (INSERT ... RETURNING), one UPDATE per
+  account, one INSERT of both entries, inside a savepoint.
 """
 import hashlib
 import json
+import sqlite3
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.functions import FunctionElement
 
 from core.db import db
 from core.errors import Conflict, DomainError, Invalid
@@ -77,9 +85,46 @@ def _fresh_available(account_id: int) -> int:
 
 def entry_hash(*, prev_hash: str, account_id: int, transfer_id: int, amount: int,
                balance_after: int) -> str:
-    """The chain link of one entry: any edited field or missing row breaks it."""
+    """The chain link of one entry: any edited field or missing row breaks it.
+    `_next_head` computes the same in SQL; `verify` recomputes it here."""
     material = f"{prev_hash}|{account_id}|{transfer_id}|{amount}|{balance_after}"
-    return hashlib.sha256(material.encode()).hexdigest()
+    return _sha256_hex(material)
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class sha256_hex(FunctionElement):
+    """Lowercase hex SHA-256 of a text, in SQL."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_hex_postgresql(element, compiler, **kw):
+    return f"encode(sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')), 'hex')"
+
+
+@compiles(sha256_hex)
+def _sha256_hex_sqlite(element, compiler, **kw):
+    return f"linli_sha256_hex({compiler.process(element.clauses, **kw)})"
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _teach_sqlite_sha256(dbapi_connection, _record):
+    """SQLite has no SHA-256; every new connection gets ours."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("linli_sha256_hex", 1, _sha256_hex, deterministic=True)
+
+
+def _next_head(transfer_id: int, delta: int):
+    """`entry_hash` over the row's current head and its balance after `delta`."""
+    text = lambda value: sa.cast(value, sa.String)  # noqa: E731
+    accounts = Account.__table__.c
+    return sha256_hex(accounts.chain_head + "|" + text(accounts.id) + "|" + str(transfer_id) + "|"
+                      + str(delta) + "|" + text(accounts.balance + delta))
 
 
 def fingerprint_of(body: dict) -> str:
@@ -97,19 +142,24 @@ def _claim_key(model, key: str, values: dict):
     return None, db.session.scalar(sa.select(model).where(model.idempotency_key == key))
 
 
-def _apply(account_id: int, delta: int, *, guard: bool):
-    """Adds `delta` to the balance; with `guard`, only if the account can afford
-    it. Returns (balance_after, prev_chain_head) or None when refused."""
-    stmt = sa.update(Account).where(Account.id == account_id)
-    if guard:
-        stmt = stmt.where(Account.balance - Account.held >= -delta)
-    stmt = stmt.values(balance=Account.balance + delta).returning(Account.balance, Account.chain_head)
-    return db.session.execute(stmt).first()
+def _apply(account: Account, delta: int, transfer_id: int, *, release: int = 0):
+    """Adds `delta` to the balance, releases `release` held points and advances
+    the chain head, in one UPDATE. A person's account is only debited if it can
+    afford it. Returns (balance_after, new head) or None when refused."""
+    accounts = Account.__table__.c
+    stmt = sa.update(Account.__table__).where(accounts.id == account.id)
+    if delta < 0 and account.kind == PERSON:
+        stmt = stmt.where(accounts.balance - accounts.held + release >= -delta)
+    values = {"balance": accounts.balance + delta, "chain_head": _next_head(transfer_id, delta)}
+    if release:
+        values["held"] = accounts.held - release
+    return db.session.execute(stmt.values(values).returning(accounts.balance, accounts.chain_head)).first()
 
 
 def transfer(*, debit: Account, credit: Account, amount: int, kind: str, memo: str,
              idempotency_key: str, now, cause_key: str | None = None, actor_id: int | None = None,
-             fingerprint: str | None = None, reverses_id: int | None = None) -> Transfer:
+             fingerprint: str | None = None, reverses_id: int | None = None,
+             _release: int = 0) -> Transfer:
     """Moves `amount` from `debit` to `credit`, once per idempotency key.
 
     Raises VALIDATION_ERROR for a non-positive amount or a self-transfer;
@@ -126,42 +176,51 @@ def transfer(*, debit: Account, credit: Account, amount: int, kind: str, memo: s
     # A savepoint: a refusal leaves nothing behind even if the caller carries on.
     with db.session.begin_nested():
         created = _transfer(debit, credit, amount, kind, memo, idempotency_key, now, cause_key,
-                            actor_id, fingerprint, reverses_id)
+                            actor_id, fingerprint, reverses_id, _release)
     for account in (debit, credit):
         db.session.expire(account)
     return created
 
 
+def _claim_transfer(key: str, values: dict) -> Transfer | None:
+    """Inserts the transfer unless `key` is taken; the new row comes back from
+    the INSERT itself (no second SELECT)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(Transfer).values(idempotency_key=key, **values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Transfer)
+            .execution_options(populate_existing=True))
+    return db.session.scalars(stmt).first()
+
+
 def _transfer(debit, credit, amount, kind, memo, idempotency_key, now, cause_key, actor_id,
-              fingerprint, reverses_id) -> Transfer:
-    new_id, existing = _claim_key(Transfer, idempotency_key, {
+              fingerprint, reverses_id, release) -> Transfer:
+    created = _claim_transfer(idempotency_key, {
         "fingerprint": fingerprint, "debit_account_id": debit.id, "credit_account_id": credit.id,
         "amount": amount, "kind": kind, "memo": memo[:200], "cause_key": cause_key,
         "reverses_id": reverses_id, "actor_id": actor_id, "created_at": now})
-    if existing is not None:
+    if created is None:
+        existing = db.session.scalar(sa.select(Transfer).where(Transfer.idempotency_key == idempotency_key))
         if existing.fingerprint != fingerprint:
             raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于另一笔不同的操作",
                            idempotency_key=idempotency_key)
         existing.replayed = True
         return existing
 
-    legs = sorted([(debit, -amount), (credit, amount)], key=lambda leg: leg[0].id)
+    legs = sorted([(debit, -amount, release), (credit, amount, 0)], key=lambda leg: leg[0].id)
     entries = []
-    for account, delta in legs:
-        applied = _apply(account.id, delta, guard=(delta < 0 and account.kind == PERSON))
+    for account, delta, released in legs:
+        applied = _apply(account, delta, created.id, release=released)
         if applied is None:
+            # The savepoint takes the row back; the session must forget it too
+            # (SQLite may hand its id to the next transfer).
+            db.session.expunge(created)
             raise DomainError("INSUFFICIENT_POINTS", "积分余额不足",
-                              available=_fresh_available(account.id),
-                              required=amount)
-        balance_after, prev_hash = applied
-        link = entry_hash(prev_hash=prev_hash, account_id=account.id, transfer_id=new_id,
-                          amount=delta, balance_after=balance_after)
-        entries.append({"account_id": account.id, "transfer_id": new_id, "amount": delta,
-                        "balance_after": balance_after, "prev_hash": prev_hash, "hash": link,
-                        "created_at": now})
-        db.session.execute(sa.update(Account).where(Account.id == account.id).values(chain_head=link))
-    db.session.execute(sa.insert(Entry), entries)
-    created = db.session.get(Transfer, new_id)
+                              available=_fresh_available(account.id), required=amount)
+        balance_after, link = applied
+        entries.append({"account_id": account.id, "transfer_id": created.id, "amount": delta,
+                        "balance_after": balance_after, "hash": link, "created_at": now})
+    db.session.execute(sa.insert(Entry.__table__), entries)
     created.replayed = False
     return created
 
@@ -229,18 +288,14 @@ def _hold(account, amount, idempotency_key, memo, now, cause_key) -> Hold:
 
 
 def _close(hold_row: Hold, status: str, now) -> bool:
-    """Moves an open hold to `status` and releases its reservation; False if it
-    was no longer open (someone else closed it first)."""
+    """Marks an open hold `status`; False if it was no longer open (someone
+    else closed it first). The caller releases the reservation."""
     closed = db.session.execute(
-        sa.update(Hold).where(Hold.id == hold_row.id, Hold.status == HOLD_OPEN)
-        .values(status=status, closed_at=now).returning(Hold.id)
+        sa.update(Hold.__table__).where(Hold.__table__.c.id == hold_row.id,
+                                        Hold.__table__.c.status == HOLD_OPEN)
+        .values(status=status, closed_at=now).returning(Hold.__table__.c.id)
     ).first()
-    if closed is None:
-        return False
-    db.session.execute(
-        sa.update(Account).where(Account.id == hold_row.account_id)
-        .values(held=Account.held - hold_row.amount))
-    return True
+    return closed is not None
 
 
 def post_hold(*, hold_row: Hold, credit: Account, now, amount: int | None = None,
@@ -248,7 +303,7 @@ def post_hold(*, hold_row: Hold, credit: Account, now, amount: int | None = None
     """Turns an open hold into a transfer to `credit`, exactly once. A partial
     `amount` releases the rest. Raises INVALID_STATE if the hold is not open."""
     amount = hold_row.amount if amount is None else amount
-    if not 0 < amount <= hold_row.amount:
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= hold_row.amount:
         raise Invalid({"amount": ["must be positive and at most the amount held"]})
     with db.session.begin_nested():
         posted = _post(hold_row, credit, now, amount, kind, memo, actor_id)
@@ -260,11 +315,14 @@ def _post(hold_row, credit, now, amount, kind, memo, actor_id) -> Transfer:
     if not _close(hold_row, HOLD_POSTED, now):
         raise Conflict("INVALID_STATE", "该冻结积分已处理", hold_id=hold_row.id)
     debit = db.session.get(Account, hold_row.account_id)
-    db.session.expire(debit)
+    # The reservation is released by the same UPDATE that debits the person, so
+    # accounts are still locked in id order only (no deadlock with transfers).
     posted = transfer(debit=debit, credit=credit, amount=amount, kind=kind,
                       memo=memo or hold_row.memo, idempotency_key=f"hold:{hold_row.id}",
-                      now=now, cause_key=hold_row.cause_key, actor_id=actor_id)
-    db.session.execute(sa.update(Hold).where(Hold.id == hold_row.id).values(transfer_id=posted.id))
+                      now=now, cause_key=hold_row.cause_key, actor_id=actor_id,
+                      _release=hold_row.amount)
+    db.session.execute(sa.update(Hold.__table__).where(Hold.__table__.c.id == hold_row.id)
+                       .values(transfer_id=posted.id))
     return posted
 
 
@@ -272,4 +330,10 @@ def void_hold(*, hold_row: Hold, now) -> None:
     """Releases an open hold. Raises INVALID_STATE if it is not open."""
     if not _close(hold_row, HOLD_VOIDED, now):
         raise Conflict("INVALID_STATE", "该冻结积分已处理", hold_id=hold_row.id)
+    account_id = hold_row.account_id
+    db.session.execute(sa.update(Account.__table__).where(Account.__table__.c.id == account_id)
+                       .values(held=Account.__table__.c.held - hold_row.amount))
     db.session.expire(hold_row)
+    cached = db.session.identity_map.get(identity_key(Account, account_id))
+    if cached is not None:
+        db.session.expire(cached)

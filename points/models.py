@@ -65,7 +65,8 @@ class Entry(db.Model):
     transfer_id: Mapped[int] = mapped_column(sa.ForeignKey("transfers.id"), index=True)
     amount: Mapped[int] = mapped_column(sa.BigInteger)  # signed
     balance_after: Mapped[int] = mapped_column(sa.BigInteger)
-    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    # sha256(previous entry's hash | account | transfer | amount | balance_after);
+    # the first entry of an account chains from GENESIS_HASH.
     hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime)
 

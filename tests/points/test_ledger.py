@@ -87,3 +87,25 @@ def test_void_releases_and_reversal_happens_once(people):
     db.session.expire_all()
     assert db.session.get(Account, people["alice"].id).balance == 0
     assert verify()[0] == []
+
+
+def test_a_refused_transfer_leaves_no_ghost_in_the_session(people):
+    # SQLite reuses the rolled-back id: the next transfer must not come back
+    # as the refused one from the session's identity map.
+    earn(people, "alice", 10, "k1")
+    with pytest.raises(DomainError) as refusal:  # its traceback keeps the refused row alive
+        ledger.transfer(debit=people["alice"], credit=people["bob"], amount=11, kind="gift",
+                        memo="", idempotency_key="k2", now=people["now"])
+    later = earn(people, "bob", 5, "k3")
+    assert refusal.value.code == "INSUFFICIENT_POINTS"
+    assert (later.amount, later.kind, later.idempotency_key) == (5, "earn", "k3")
+    assert verify()[0] == []
+
+
+def test_posting_a_hold_releases_it_in_the_same_update(people):
+    earn(people, "alice", 30, "k1")
+    h = ledger.hold(account=people["alice"], amount=30, idempotency_key="h1", memo="", now=people["now"])
+    posted = ledger.post_hold(hold_row=h, credit=people["redemption"], now=people["now"])
+    alice = db.session.get(Account, people["alice"].id)
+    assert (alice.balance, alice.held, posted.amount) == (0, 0, 30)
+    assert verify()[0] == []
