@@ -18,6 +18,8 @@ Rules (DESIGN.md):
   A transfer is: claim the key (INSERT ... RETURNING), one UPDATE per
   account, one INSERT of both entries, inside a savepoint.
 """
+import contextlib
+import functools
 import hashlib
 import json
 import sqlite3
@@ -25,6 +27,7 @@ import sqlite3
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -119,12 +122,29 @@ def _teach_sqlite_sha256(dbapi_connection, _record):
         dbapi_connection.create_function("linli_sha256_hex", 1, _sha256_hex, deterministic=True)
 
 
-def _next_head(transfer_id: int, delta: int):
-    """`entry_hash` over the row's current head and its balance after `delta`."""
-    text = lambda value: sa.cast(value, sa.String)  # noqa: E731
+@functools.cache
+def _leg_statement(debiting: bool, releasing: bool):
+    """The one UPDATE of a transfer leg, built once per shape (bound parameters
+    only, so it compiles once). It adds `delta` to the balance, releases
+    `release` held points, and advances the chain head to `entry_hash` of the
+    new entry, computed in SQL over the row's current head. A debit of a
+    person's account only happens if it can afford it (the kind is checked in
+    SQL, so the caller needs nothing but the account's id). Returns the
+    balance and the new head, or no row when refused."""
     accounts = Account.__table__.c
-    return sha256_hex(accounts.chain_head + "|" + text(accounts.id) + "|" + str(transfer_id) + "|"
-                      + str(delta) + "|" + text(accounts.balance + delta))
+    delta = sa.bindparam("delta", type_=sa.BigInteger)
+    release = sa.bindparam("release", type_=sa.BigInteger)
+    text = lambda value: sa.cast(value, sa.String)  # noqa: E731
+    new_balance = accounts.balance + delta
+    link = sha256_hex(accounts.chain_head + "|" + text(accounts.id) + "|"
+                      + sa.bindparam("transfer_and_delta", type_=sa.String) + "|" + text(new_balance))
+    values = {"balance": new_balance, "chain_head": link}
+    if releasing:
+        values["held"] = accounts.held - release
+    stmt = sa.update(Account.__table__).where(accounts.id == sa.bindparam("account_id", type_=sa.Integer))
+    if debiting:
+        stmt = stmt.where(sa.or_(accounts.kind != PERSON, accounts.balance - accounts.held + release >= -delta))
+    return stmt.values(values).returning(accounts.balance, accounts.chain_head)
 
 
 def fingerprint_of(body: dict) -> str:
@@ -142,18 +162,25 @@ def _claim_key(model, key: str, values: dict):
     return None, db.session.scalar(sa.select(model).where(model.idempotency_key == key))
 
 
-def _apply(account: Account, delta: int, transfer_id: int, *, release: int = 0):
-    """Adds `delta` to the balance, releases `release` held points and advances
-    the chain head, in one UPDATE. A person's account is only debited if it can
-    afford it. Returns (balance_after, new head) or None when refused."""
-    accounts = Account.__table__.c
-    stmt = sa.update(Account.__table__).where(accounts.id == account.id)
-    if delta < 0 and account.kind == PERSON:
-        stmt = stmt.where(accounts.balance - accounts.held + release >= -delta)
-    values = {"balance": accounts.balance + delta, "chain_head": _next_head(transfer_id, delta)}
-    if release:
-        values["held"] = accounts.held - release
-    return db.session.execute(stmt.values(values).returning(accounts.balance, accounts.chain_head)).first()
+def _apply(account_id: int, delta: int, transfer_id: int, *, release: int = 0):
+    """Moves one leg in one UPDATE (see `_leg_statement`). Returns
+    (balance_after, new head) or None when refused."""
+    stmt = _leg_statement(delta < 0, bool(release))
+    # Core on the session's connection: the ORM has nothing to track here.
+    return db.session.connection().execute(stmt, {
+        "account_id": account_id, "delta": delta, "release": release,
+        "transfer_and_delta": f"{transfer_id}|{delta}"}).first()
+
+
+def _may_be_refused(debit: Account) -> bool:
+    """Only a person's account refuses a debit; unknown (expired) counts as a person."""
+    return sa.inspect(debit).dict.get("kind", PERSON) == PERSON
+
+
+def _id(account: Account) -> int:
+    """The account's id without reloading an expired instance (one round trip less)."""
+    identity = sa.inspect(account).identity
+    return identity[0] if identity else account.id
 
 
 def transfer(*, debit: Account, credit: Account, amount: int, kind: str, memo: str,
@@ -169,34 +196,52 @@ def transfer(*, debit: Account, credit: Account, amount: int, kind: str, memo: s
     """
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise Invalid({"amount": ["must be a positive integer"]})
-    if debit.id == credit.id:
+    debit_id, credit_id = _id(debit), _id(credit)
+    if debit_id == credit_id:
         raise Invalid({"account": ["cannot transfer to the same account"]})
     fingerprint = fingerprint or fingerprint_of(
-        {"debit": debit.id, "credit": credit.id, "amount": amount, "kind": kind})
-    # A savepoint: a refusal leaves nothing behind even if the caller carries on.
-    with db.session.begin_nested():
-        created = _transfer(debit, credit, amount, kind, memo, idempotency_key, now, cause_key,
+        {"debit": debit_id, "credit": credit_id, "amount": amount, "kind": kind})
+    # A savepoint where a refusal can follow a write (the key is claimed before
+    # a person's debit is tried): it then leaves nothing behind even if the
+    # caller carries on. Elsewhere every refusal comes before the first write,
+    # and two round trips are saved.
+    with db.session.begin_nested() if _may_be_refused(debit) else contextlib.nullcontext():
+        created = _transfer(debit_id, credit_id, amount, kind, memo, idempotency_key, now, cause_key,
                             actor_id, fingerprint, reverses_id, _release)
     for account in (debit, credit):
         db.session.expire(account)
     return created
 
 
-def _claim_transfer(key: str, values: dict) -> Transfer | None:
-    """Inserts the transfer unless `key` is taken; the new row comes back from
-    the INSERT itself (no second SELECT)."""
-    dialect = db.session.get_bind().dialect.name
+_INSERT_ENTRIES = sa.insert(Entry.__table__)
+
+
+@functools.cache
+def _claim_statement(dialect: str):
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(Transfer).values(idempotency_key=key, **values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Transfer)
-            .execution_options(populate_existing=True))
-    return db.session.scalars(stmt).first()
+    table = Transfer.__table__
+    return (insert(table).values({c.key: sa.bindparam(c.key, type_=c.type) for c in table.c if c.key != "id"})
+            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*table.c))
 
 
-def _transfer(debit, credit, amount, kind, memo, idempotency_key, now, cause_key, actor_id,
+def _claim_transfer(key: str, values: dict) -> Transfer | None:
+    """Inserts the transfer unless `key` is taken. The new row comes back from
+    the INSERT itself and joins the session as loaded (no second SELECT)."""
+    connection = db.session.connection()
+    row = connection.execute(_claim_statement(connection.dialect.name),
+                             {"idempotency_key": key, **values}).mappings().first()
+    if row is None:
+        return None
+    created = Transfer(**row)
+    make_transient_to_detached(created)
+    # merge, not add: SQLite may reuse the id of a refused transfer the session still knows.
+    return db.session.merge(created, load=False)
+
+
+def _transfer(debit_id, credit_id, amount, kind, memo, idempotency_key, now, cause_key, actor_id,
               fingerprint, reverses_id, release) -> Transfer:
     created = _claim_transfer(idempotency_key, {
-        "fingerprint": fingerprint, "debit_account_id": debit.id, "credit_account_id": credit.id,
+        "fingerprint": fingerprint, "debit_account_id": debit_id, "credit_account_id": credit_id,
         "amount": amount, "kind": kind, "memo": memo[:200], "cause_key": cause_key,
         "reverses_id": reverses_id, "actor_id": actor_id, "created_at": now})
     if created is None:
@@ -207,20 +252,20 @@ def _transfer(debit, credit, amount, kind, memo, idempotency_key, now, cause_key
         existing.replayed = True
         return existing
 
-    legs = sorted([(debit, -amount, release), (credit, amount, 0)], key=lambda leg: leg[0].id)
+    legs = sorted([(debit_id, -amount, release), (credit_id, amount, 0)])
     entries = []
-    for account, delta, released in legs:
-        applied = _apply(account, delta, created.id, release=released)
+    for account_id, delta, released in legs:
+        applied = _apply(account_id, delta, created.id, release=released)
         if applied is None:
             # The savepoint takes the row back; the session must forget it too
             # (SQLite may hand its id to the next transfer).
             db.session.expunge(created)
             raise DomainError("INSUFFICIENT_POINTS", "积分余额不足",
-                              available=_fresh_available(account.id), required=amount)
+                              available=_fresh_available(account_id), required=amount)
         balance_after, link = applied
-        entries.append({"account_id": account.id, "transfer_id": created.id, "amount": delta,
+        entries.append({"account_id": account_id, "transfer_id": created.id, "amount": delta,
                         "balance_after": balance_after, "hash": link, "created_at": now})
-    db.session.execute(sa.insert(Entry.__table__), entries)
+    db.session.connection().execute(_INSERT_ENTRIES, entries)
     created.replayed = False
     return created
 
