@@ -88,3 +88,16 @@ EXTRA_LOADERS.append(_volunteer_demo)
 from activities.demo import load_demo as _activities_demo  # noqa: E402
 
 EXTRA_LOADERS.append(_activities_demo)
+
+
+def _demo_points(orgs, people, now):
+    """Paper-era service hours carried into the ledger by the city admin
+    (an adjustment per volunteer; its idempotency key makes reloading a no-op)."""
+    from points.adjustments import adjust
+
+    for who, amount in (("volunteer", 120), ("volunteer2", 80)):
+        adjust(actor=people["admin"], user_id=people[who].id, amount=amount,
+               reason="历史纸质记录补录", idempotency_key=f"demo-paper-records:{who}", now=now)
+
+
+EXTRA_LOADERS.append(_demo_points)

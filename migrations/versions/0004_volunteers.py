@@ -2,7 +2,7 @@
 service records, service certificates
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-29 12:01:22.198306
 
 """
@@ -17,7 +17,7 @@ import core.db  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

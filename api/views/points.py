@@ -1,0 +1,74 @@
+from flask_smorest import Blueprint
+
+from api.auth import current_user, load, login_required
+from api.schemas.common import PageArgs, page_of
+from api.schemas.points import AdjustmentIn, AdjustmentOut, EntryOut, PointsOut, ReverseIn, TransferOut
+from core import clock
+from points import accounts_service, adjustments
+
+blp = Blueprint("points", __name__, url_prefix="/api/v1", description="The points ledger")
+
+
+def _person_readable(user_id):
+    return accounts_service.person_in_scope(user_id, actor=current_user())
+
+
+def _transfer_reversible(transfer_id):
+    return adjustments.transfer_in_scope(transfer_id, actor=current_user())
+
+
+@blp.route("/me/points", methods=["GET"])
+@login_required
+@blp.response(200, PointsOut)
+def my_points():
+    """Balance, points held by open redemptions, and what is available."""
+    return accounts_service.points_of(current_user().id)
+
+
+@blp.route("/me/points/entries", methods=["GET"])
+@login_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(EntryOut))
+def my_entries(page):
+    """My statement, newest first."""
+    return accounts_service.entries_of(current_user().id, **page)
+
+
+@blp.route("/users/<int:user_id>/points", methods=["GET"])
+@login_required
+@load(_person_readable, "user_id", as_name="person")
+@blp.response(200, PointsOut)
+def user_points(person):
+    """That user, or staff whose subtree holds the user's home org."""
+    return accounts_service.points_of(person.id)
+
+
+@blp.route("/users/<int:user_id>/points/entries", methods=["GET"])
+@login_required
+@load(_person_readable, "user_id", as_name="person")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(EntryOut))
+def user_entries(page, person):
+    """That user's statement, newest first (same rule as /users/{id}/points)."""
+    return accounts_service.entries_of(person.id, **page)
+
+
+@blp.route("/points/adjustments", methods=["POST"])
+@login_required
+@blp.arguments(AdjustmentIn)
+@blp.response(201, AdjustmentOut)
+@blp.alt_response(200, schema=AdjustmentOut, description="The same key and body again: the same transfer")
+def create_adjustment(body):
+    """Admin correction of a person's points (e.g. back-entry of paper records)."""
+    result = adjustments.adjust(actor=current_user(), now=clock.now(), **body)
+    return result, 201 if result.created else 200
+
+
+@blp.route("/points/transfers/<int:transfer_id>/reverse", methods=["POST"])
+@login_required
+@load(_transfer_reversible, "transfer_id", as_name="original")
+@blp.arguments(ReverseIn)
+@blp.response(201, TransferOut)
+def reverse_transfer(body, original):
+    """Undo a transfer with a linked transfer the other way; once."""
+    return adjustments.reverse_transfer(actor=current_user(), original=original, now=clock.now(), **body)

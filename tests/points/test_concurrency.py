@@ -1,0 +1,128 @@
+"""Races on PostgreSQL with real threads, each with its own client and connection."""
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from core import clock
+from core.db import db
+from core.errors import DomainError
+from points import ledger
+from points.models import Account, Transfer
+from points.verify import verify
+from tests.api.test_points import earn
+from tests.conftest import ON_POSTGRES
+from tests.support import API
+
+pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="SQLite serialises writers and hides lock bugs")
+
+
+def race(count, work):
+    """Runs work(i) in `count` threads released together; returns results in order.
+    An exception in a thread (a 500 re-raises under TESTING) fails the test."""
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return results
+
+
+@pytest.fixture
+def scene(app, actors):
+    tree = actors.tree()
+    return {"tree": tree,
+            "alice": actors.resident("alice", home_org_id=tree["room_a"]),
+            "admin": actors.staff(tree["room_a"], "admin")}
+
+
+def figures(app, user_id):
+    with app.app_context():
+        account = ledger.find_person_account(user_id)
+        problems = verify()[0]
+        return account.balance, account.held, problems
+
+
+def test_twenty_debits_from_enough_for_five(app, scene):
+    alice, admin = scene["alice"], scene["admin"]
+    earn(app, alice.id, scene["tree"]["room_a"], 50)
+
+    def spend(i):
+        response = app.test_client().post(f"{API}/points/adjustments", headers=admin.headers, json={
+            "user_id": alice.id, "amount": -10, "reason": "并发扣减", "idempotency_key": f"spend-{i}"})
+        return response.status_code, response.get_json()
+
+    results = race(20, spend)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] * 5 + [409] * 15
+    assert {body["error"]["code"] for status, body in results if status == 409} == {"INSUFFICIENT_POINTS"}
+    assert figures(app, alice.id) == (0, 0, [])
+
+
+def test_twenty_holds_from_enough_for_five(app, scene):
+    alice = scene["alice"]
+    earn(app, alice.id, scene["tree"]["room_a"], 50)
+
+    def reserve(i):
+        with app.app_context():
+            try:
+                ledger.hold(account=ledger.person_account(alice.id, now=clock.now()), amount=10,
+                            idempotency_key=f"hold-{i}", memo="兑换", now=clock.now())
+                db.session.commit()
+                return "held"
+            except DomainError as error:
+                db.session.rollback()
+                return error.code
+
+    results = race(20, reserve)
+    assert sorted(results) == ["INSUFFICIENT_POINTS"] * 15 + ["held"] * 5
+    assert figures(app, alice.id) == (50, 50, [])
+
+
+def test_ten_reversals_of_one_transfer_make_one(app, scene):
+    alice, admin = scene["alice"], scene["admin"]
+    original = earn(app, alice.id, scene["tree"]["room_a"], 30)
+
+    def undo(i):
+        response = app.test_client().post(f"{API}/points/transfers/{original}/reverse",
+                                          headers=admin.headers, json={"reason": f"误录 {i}"})
+        return response.status_code, response.get_json()
+
+    results = race(10, undo)
+    assert sorted(status for status, _ in results) == [201] + [409] * 9
+    assert {body["error"]["code"] for status, body in results if status == 409} == {"ALREADY_REVERSED"}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)
+                                 .where(Transfer.reverses_id == original)) == 1
+    assert figures(app, alice.id) == (0, 0, [])
+
+
+def test_ten_adjustments_with_one_key_post_once(app, scene):
+    alice, admin = scene["alice"], scene["admin"]
+    body = {"user_id": alice.id, "amount": 15, "reason": "补录", "idempotency_key": "flaky-network"}
+
+    def send(i):
+        response = app.test_client().post(f"{API}/points/adjustments", headers=admin.headers, json=body)
+        return response.status_code, response.get_json()
+
+    results = race(10, send)
+    statuses = [status for status, _ in results]
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}
+    ids = {reply["id"] for status, reply in results if status in (200, 201)}
+    assert len(ids) == 1
+    assert all(reply["error"]["code"] == "IDEMPOTENCY_CONFLICT" for status, reply in results if status == 409)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1
+        assert db.session.scalar(sa.select(Account.balance).where(Account.user_id == alice.id)) == 15
+    assert figures(app, alice.id) == (15, 0, [])
