@@ -95,4 +95,5 @@ def _import_models():
     """Every model must be known to SQLAlchemy (and Alembic) whatever is imported first."""
     import orgs.models  # noqa: F401
     import points.models  # noqa: F401
+    import points.benefits_models  # noqa: F401
     import volunteers.models  # noqa: F401

@@ -32,6 +32,8 @@ def from_environment() -> dict:
         "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", "30")),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_CHECKIN": env.get("RATELIMIT_CHECKIN", "60 per minute"),
+        # Days a reserved benefit waits for pickup before it expires (stock and points released).
+        "REDEMPTION_PICKUP_DAYS": int(env.get("REDEMPTION_PICKUP_DAYS", "7")),
     }
 
 

@@ -1,4 +1,4 @@
 """One blueprint per feature; the app registers them in this order."""
-from . import auth, health, orgs
+from . import auth, benefits, health, orgs
 
-ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp]
+ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp, benefits.blp]
