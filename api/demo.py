@@ -69,3 +69,38 @@ def load(*, now) -> str:
     db.session.flush()
     return (f"demo loaded: {len(orgs)} organisations; staff password {DEMO_PASSWORD}; "
             f"admin phone {ADMIN_PHONE}")
+
+
+def _load_benefits(orgs, people, now):
+    """Benefits donated to the demo rooms (以服务换福利), and points to spend on them."""
+    from points import benefits, ledger
+    from points.benefits_models import Benefit
+
+    offers = [
+        ("room_a", "room_a_worker", dict(
+            name="爱心理发券", cost=50, stock=20, per_user_limit=1, limit_period="month",
+            description="凭券到张师傅理发店免费理发一次，老年志愿者优先。",
+            sponsor={"name": "张师傅理发店", "kind": "merchant", "quantity": 20, "value_fen": 20 * 3000})),
+        ("room_a", "room_a_worker", dict(
+            name="米面油礼包", cost=300, stock=10, per_user_limit=1,
+            description="大米5斤、面条2斤、食用油1桶，社工室现场领取。",
+            sponsor={"name": "武汉市慈善总会", "kind": "charity", "quantity": 10, "value_fen": 10 * 8800})),
+        ("room_b", "room_b_admin", dict(
+            name="社区食堂爱心餐券", cost=20, stock=None, per_user_limit=4, limit_period="month",
+            description="社区长者食堂午餐一份。",
+            sponsor={"name": "百步亭街道办事处", "kind": "government"})),
+    ]
+    for org_key, staff_key, fields in offers:
+        org = orgs[org_key]
+        exists = db.session.scalar(sa.select(Benefit.id).where(Benefit.org_id == org.id,
+                                                               Benefit.name == fields["name"]))
+        if exists is None:
+            benefits.create_benefit(actor=people[staff_key], org=org, now=now, **fields)
+    for person_key, org_key, amount in (("volunteer", "room_a", 400), ("volunteer2", "room_b", 120)):
+        ledger.transfer(debit=ledger.issuing_account(orgs[org_key].id, now=now),
+                        credit=ledger.person_account(people[person_key].id, now=now), amount=amount,
+                        kind="earn", memo="演示：志愿服务积分", now=now,
+                        idempotency_key=f"demo:benefits:earn:{person_key}")
+
+
+EXTRA_LOADERS.append(_load_benefits)
