@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core import clock
-from core.db import db
 from points.verify import verify
 from tests.benefit_support import give_points, make_benefit, points_of, redeem
 from tests.support import API, assert_error
