@@ -80,7 +80,7 @@ def create_benefit(*, actor, org: Org, name: str, cost: int, stock: int | None, 
     _check_window(benefit)
     db.session.add(benefit)
     db.session.flush()
-    return benefit
+    return describe_benefit(actor=actor, benefit=benefit, now=now)
 
 
 def update_benefit(*, actor, benefit: Benefit, now, **changes) -> Benefit:
@@ -97,7 +97,7 @@ def update_benefit(*, actor, benefit: Benefit, now, **changes) -> Benefit:
     _check_window(benefit)
     benefit.updated_at = now
     db.session.flush()
-    return benefit
+    return describe_benefit(actor=actor, benefit=benefit, now=now)
 
 
 def withdraw_benefit(*, actor, benefit: Benefit, now) -> Benefit:
@@ -107,7 +107,7 @@ def withdraw_benefit(*, actor, benefit: Benefit, now) -> Benefit:
     if benefit.status != BENEFIT_WITHDRAWN:
         benefit.status, benefit.withdrawn_at, benefit.updated_at = BENEFIT_WITHDRAWN, now, now
         db.session.flush()
-    return benefit
+    return describe_benefit(actor=actor, benefit=benefit, now=now)
 
 
 def restock(*, actor, benefit: Benefit, quantity: int, note: str, now) -> Benefit:
@@ -126,7 +126,7 @@ def restock(*, actor, benefit: Benefit, quantity: int, note: str, now) -> Benefi
                                   actor_id=actor.id, created_at=now))
     db.session.flush()
     db.session.refresh(benefit)
-    return benefit
+    return describe_benefit(actor=actor, benefit=benefit, now=now)
 
 
 def redemption_counts(benefit_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -153,6 +153,7 @@ def _annotate(actor, benefits: list[Benefit], now) -> list[Benefit]:
 
 
 def describe_benefit(*, actor, benefit: Benefit, now) -> Benefit:
+    """The benefit as its reader may see it: redemption counts for staff in scope only."""
     return _annotate(actor, [benefit], now)[0]
 
 

@@ -8,7 +8,9 @@ Concurrency (PostgreSQL, READ COMMITTED), the rules every function keeps:
   takes a fresh snapshot under READ COMMITTED).
 - Locks are always taken in the same order: person account → redemption row →
   benefit row → the ledger's accounts (the ledger itself goes in id order), so
-  reserve, fulfil, cancel and expiry cannot deadlock one another.
+  reserve, fulfil, cancel and expiry cannot deadlock one another. One
+  transaction never locks two people's accounts, and locks several benefit
+  rows only in id order (lazy expiry when listing).
 - Stock is taken with one conditional UPDATE (`stock_left > 0`); a CHECK
   constraint stands behind it. Status moves with conditional UPDATEs
   (`WHERE status = 'reserved'`), so release and posting happen exactly once.
@@ -112,11 +114,15 @@ def _expire_if_overdue(redemption: Redemption, *, now) -> bool:
     return False
 
 
-def _expire_overdue_of(user_id: int, *, now) -> None:
-    """Lazy expiry of one person's reservations past pickup; caller holds their lock."""
-    overdue = db.session.scalars(sa.select(Redemption).where(
-        Redemption.user_id == user_id, Redemption.status == RESERVED, Redemption.expires_at <= now))
-    for redemption in list(overdue):
+def _expire_overdue_of(user_id: int, *, now, benefit_id: int | None = None) -> None:
+    """Lazy expiry of one person's reservations past pickup (of one benefit, or
+    all); the caller holds their lock. Benefit rows are restocked in id order,
+    so two of these running at once cannot deadlock on them."""
+    stmt = sa.select(Redemption).where(
+        Redemption.user_id == user_id, Redemption.status == RESERVED, Redemption.expires_at <= now)
+    if benefit_id is not None:
+        stmt = stmt.where(Redemption.benefit_id == benefit_id)
+    for redemption in list(db.session.scalars(stmt.order_by(Redemption.benefit_id, Redemption.id))):
         _release(redemption, EXPIRED, now=now)
 
 
@@ -188,7 +194,8 @@ def redeem(*, actor, benefit: Benefit, idempotency_key: str | None, now) -> tupl
                        idempotency_key=idempotency_key, redemption_id=earlier.id)
     if not is_available(benefit, now):
         raise DomainError("BENEFIT_UNAVAILABLE", "该福利当前不可兑换", benefit_id=benefit.id)
-    _expire_overdue_of(actor.id, now=now)
+    # Only this benefit's: a reservation locks no benefit row but its own.
+    _expire_overdue_of(actor.id, now=now, benefit_id=benefit.id)
     _take_stock(benefit)
     _check_limit(actor.id, benefit, now)
     redemption = Redemption(benefit_id=benefit.id, user_id=actor.id, code=new_code(),

@@ -34,8 +34,7 @@ def _org_of_redemption(item):
 @blp.response(201, BenefitOut)
 def create_benefit(body, org):
     """A benefit offered by this organisation (stock null = unlimited)."""
-    created = benefits.create_benefit(actor=current_user(), org=org, now=clock.now(), **body)
-    return benefits.describe_benefit(actor=current_user(), benefit=created, now=clock.now())
+    return benefits.create_benefit(actor=current_user(), org=org, now=clock.now(), **body)
 
 
 @blp.route("/benefits", methods=["GET"])
@@ -60,8 +59,7 @@ def get_benefit(benefit):
 @blp.arguments(BenefitPatch)
 @blp.response(200, BenefitOut)
 def update_benefit(body, benefit):
-    updated = benefits.update_benefit(actor=current_user(), benefit=benefit, now=clock.now(), **body)
-    return benefits.describe_benefit(actor=current_user(), benefit=updated, now=clock.now())
+    return benefits.update_benefit(actor=current_user(), benefit=benefit, now=clock.now(), **body)
 
 
 @blp.route("/benefits/<int:benefit_id>/withdraw", methods=["POST"])
@@ -69,8 +67,7 @@ def update_benefit(body, benefit):
 @load(benefits.get_benefit, "benefit_id", as_name="benefit", action="operate", org_of=_org_of_benefit)
 @blp.response(200, BenefitOut)
 def withdraw_benefit(benefit):
-    withdrawn = benefits.withdraw_benefit(actor=current_user(), benefit=benefit, now=clock.now())
-    return benefits.describe_benefit(actor=current_user(), benefit=withdrawn, now=clock.now())
+    return benefits.withdraw_benefit(actor=current_user(), benefit=benefit, now=clock.now())
 
 
 @blp.route("/benefits/<int:benefit_id>/restock", methods=["POST"])
@@ -80,8 +77,7 @@ def withdraw_benefit(benefit):
 @blp.response(200, BenefitOut)
 def restock_benefit(body, benefit):
     """Goods received (e.g. a donation) added to the stock."""
-    restocked = benefits.restock(actor=current_user(), benefit=benefit, now=clock.now(), **body)
-    return benefits.describe_benefit(actor=current_user(), benefit=restocked, now=clock.now())
+    return benefits.restock(actor=current_user(), benefit=benefit, now=clock.now(), **body)
 
 
 # -- redemptions ------------------------------------------------------------------
