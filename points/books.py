@@ -6,8 +6,8 @@ from core.errors import Invalid
 from orgs.models import Org
 from orgs.scope import require
 
-from .benefits_models import FULFILLED, RESERVED, Benefit, Redemption
 from .benefits import redemption_counts
+from .benefits_models import FULFILLED, RESERVED, Benefit, BenefitRestock, Redemption
 from .models import HOLD_OPEN, ORG_ISSUING, ORG_REDEMPTION, Account, Hold, Transfer
 
 
@@ -44,20 +44,27 @@ def _stock_lines(org: Org) -> list[dict]:
         sa.select(Benefit).join(Org, Org.id == Benefit.org_id)
         .where(Org.path.startswith(org.path, autoescape=True)).order_by(Benefit.id)))
     counts = redemption_counts([b.id for b in benefits])
+    # Received is recounted from the restock records, not taken from the cached counter.
+    restocked = dict(db.session.execute(
+        sa.select(BenefitRestock.benefit_id, sa.func.sum(BenefitRestock.quantity))
+        .where(BenefitRestock.benefit_id.in_([b.id for b in benefits]))
+        .group_by(BenefitRestock.benefit_id)).all())
     lines = []
     for benefit in benefits:
         c = counts[benefit.id]
-        unlimited = benefit.stock_received is None
+        unlimited = benefit.stock_initial is None
+        received = None if unlimited else benefit.stock_initial + int(restocked.get(benefit.id, 0))
         lines.append({
             "benefit_id": benefit.id, "name": benefit.name, "org_id": benefit.org_id,
             "status": benefit.status, "sponsor_name": benefit.sponsor_name,
             "sponsor_value_fen": benefit.sponsor_value_fen,
-            "received": benefit.stock_received, "reserved": c[RESERVED],
+            "received": received, "reserved": c[RESERVED],
             "fulfilled": c[FULFILLED], "expired": c["expired"], "cancelled": c["cancelled"],
             "left": benefit.stock_left,
             # Goods match the books: what came in minus what went out or is promised.
-            "balanced": None if unlimited else
-            benefit.stock_received - c[FULFILLED] - c[RESERVED] == benefit.stock_left,
+            "balanced": None if unlimited else (
+                received == benefit.stock_received
+                and received - c[FULFILLED] - c[RESERVED] == benefit.stock_left),
         })
     return lines
 

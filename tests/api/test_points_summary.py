@@ -103,3 +103,12 @@ def test_demo_benefits_load_once(app, client):
         assert verify()[0] == []
     listed = client.get(f"{API}/benefits").get_json()["items"]
     assert {b["sponsor"]["kind"] for b in listed} == {"merchant", "charity", "government"}
+
+
+def test_goods_that_do_not_match_the_books_show(client, app, room):
+    benefit = make_benefit(client, room["worker"], room["id"], stock=5)
+    assert summary(client, room["worker"], room["id"])["stock"][0]["balanced"] is True
+    with app.app_context():  # a unit walks out of the store room unrecorded
+        db.session.execute(sa.update(Benefit).where(Benefit.id == benefit["id"]).values(stock_left=4))
+        db.session.commit()
+    assert summary(client, room["worker"], room["id"])["stock"][0]["balanced"] is False
