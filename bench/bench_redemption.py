@@ -251,7 +251,8 @@ def main() -> int:
         stock_left, reserved, problems, counts = bench.books(scarce)
         print(f"winners {winners} (must be exactly {STOCK}); unlimited phase winners {plenty_winners} "
               f"(must be {VOLUNTEERS}); 5xx/transport errors {server_errors}")
-        print(f"stock row contention: phase 1 runs at {scarce_rate / plenty_rate:.2f}× the rate of phase 2")
+        print(f"phase 1 / phase 2 rate: {scarce_rate / plenty_rate:.2f}× (phase 1 queues on one stock row, "
+              f"but {VOLUNTEERS - STOCK} of its attempts are refusals that end before the hold)")
         print(f"stock_left {stock_left}, redemptions on the scarce benefit {reserved}")
         print("verify(): " + ("ok" if not problems else f"{len(problems)} problem(s): {problems[:5]}")
               + " — " + ", ".join(f"{n} {name}" for name, n in counts.items()))
