@@ -31,7 +31,7 @@ from . import ledger
 from .benefits import is_available, require_eligible
 from .benefits_models import (CANCELLED, EXPIRED, FULFILLED, LIMIT_MONTH, RESERVED, Benefit,
                               Redemption)
-from .models import Account, Hold, Transfer
+from .models import PERSON, Account, Hold, Transfer
 
 # Crockford base32: no I, L, O, U, so a code read aloud or typed is unambiguous.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -68,10 +68,14 @@ def get_redemption(redemption_id: int) -> Redemption:
 # -- locking and release ----------------------------------------------------
 
 def _lock_person(user_id: int, *, now) -> Account:
-    """Creates (if needed) and row-locks the person's account until commit."""
-    account = ledger.person_account(user_id, now=now)
-    return db.session.scalar(sa.select(Account).where(Account.id == account.id)
-                             .with_for_update().execution_options(populate_existing=True))
+    """Row-locks the person's account until commit, creating it first if needed."""
+    lock = (sa.select(Account).where(Account.kind == PERSON, Account.user_id == user_id)
+            .with_for_update().execution_options(populate_existing=True))
+    account = db.session.scalar(lock)
+    if account is None:
+        ledger.person_account(user_id, now=now)
+        account = db.session.scalar(lock)
+    return account
 
 
 def _reload(redemption: Redemption) -> Redemption:
