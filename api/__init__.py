@@ -96,4 +96,5 @@ def _import_models():
     import activities.models  # noqa: F401
     import orgs.models  # noqa: F401
     import points.models  # noqa: F401
+    import points.benefits_models  # noqa: F401
     import volunteers.models  # noqa: F401

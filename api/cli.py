@@ -93,3 +93,28 @@ def points_verify():
 
 
 COMMANDS.append(points_group)
+
+
+@click.group("redemptions", cls=AppGroup)
+def redemptions_group():
+    """Benefit redemptions."""
+
+
+@redemptions_group.command("expire")
+def redemptions_expire():
+    """Expire reservations past their pickup period: restock and release the points."""
+    from points import redemption
+
+    now, expired = clock.now(), 0
+    while True:
+        ids = redemption.overdue_ids(now=now)
+        for redemption_id in ids:
+            # One transaction per redemption: never two people's locks at once.
+            expired += redemption.expire(redemption_id=redemption_id, now=now)
+            db.session.commit()
+        if not ids:
+            break
+    click.echo(f"{expired} redemption(s) expired")
+
+
+COMMANDS.append(redemptions_group)

@@ -34,6 +34,8 @@ def from_environment() -> dict:
         "RATELIMIT_CHECKIN": env.get("RATELIMIT_CHECKIN", "60 per minute"),
         # How often check-in codes and passes rotate; the previous one stays valid one more period.
         "CODE_PERIOD_SECONDS": int(env.get("CODE_PERIOD_SECONDS", "30")),
+        # Days a reserved benefit waits for pickup before it expires (stock and points released).
+        "REDEMPTION_PICKUP_DAYS": int(env.get("REDEMPTION_PICKUP_DAYS", "7")),
     }
 
 

@@ -1,5 +1,5 @@
 """One blueprint per feature; the app registers them in this order."""
-from . import activities, auth, checkins, health, kiosk, orgs, points, volunteers
+from . import activities, auth, benefits, checkins, health, kiosk, orgs, points, volunteers
 
 ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp, volunteers.blp, activities.blp, checkins.blp,
-                  kiosk.blp, points.blp]
+                  kiosk.blp, points.blp, benefits.blp]

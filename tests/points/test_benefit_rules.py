@@ -1,0 +1,86 @@
+"""Redemption rules called directly: codes, the stock guard, expiry exactly once."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core import clock
+from core.db import db
+from core.errors import DomainError
+from orgs.services import get_org
+from points import benefits, ledger, redemption
+from points.benefits_models import Benefit, Redemption
+from points.models import Account
+from points.verify import verify
+from volunteers.models import User
+
+
+@pytest.fixture
+def world(ctx, actors):
+    tree = actors.tree()
+    worker = db.session.get(User, actors.staff(tree["room_a"], "worker").id)
+    person = db.session.get(User, actors.resident().id)
+    now = clock.now()
+    ledger.transfer(debit=ledger.issuing_account(tree["room_a"], now=now),
+                    credit=ledger.person_account(person.id, now=now), amount=100, kind="earn",
+                    memo="志愿服务", idempotency_key="earn-1", now=now)
+    benefit = benefits.create_benefit(actor=worker, org=get_org(tree["room_a"]), name="爱心理发券",
+                                      cost=10, stock=2, now=now)
+    db.session.commit()
+    return {"worker": worker, "person": person, "benefit": benefit, "now": now}
+
+
+def test_codes_are_13_crockford_characters_with_65_bits():
+    codes = {redemption.new_code() for _ in range(2000)}
+    assert len(codes) == 2000
+    assert all(len(c) == 13 and set(c) <= set(redemption.CODE_ALPHABET) for c in codes)
+    assert len(redemption.CODE_ALPHABET) ** redemption.CODE_LENGTH >= 2 ** 65
+    assert redemption.normalise_code(" abcd-efgh-oil1 ") == "ABCDEFGH0111"
+
+
+def test_star_level_is_zero_until_volunteers_are_wired():
+    assert benefits.star_level(12345) == 0
+
+
+def test_the_database_refuses_negative_stock(world):
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.update(Benefit).where(Benefit.id == world["benefit"].id).values(stock_left=-1))
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_out_of_stock_leaves_stock_at_zero(world):
+    person, benefit, now = world["person"], world["benefit"], world["now"]
+    for _ in range(2):
+        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+    db.session.commit()
+    with pytest.raises(DomainError) as refused:
+        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+    assert refused.value.code == "OUT_OF_STOCK"
+    db.session.rollback()
+    assert db.session.get(Benefit, benefit.id, populate_existing=True).stock_left == 0
+
+
+def test_expiry_releases_exactly_once(world):
+    person, benefit, now = world["person"], world["benefit"], world["now"]
+    made, created = redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+    db.session.commit()
+    assert created
+    later = now + timedelta(days=7, seconds=1)
+    assert redemption.overdue_ids(now=now) == []
+    assert redemption.overdue_ids(now=later) == [made.id]
+    assert redemption.expire(redemption_id=made.id, now=later) is True
+    assert redemption.expire(redemption_id=made.id, now=later) is False
+    db.session.commit()
+    assert db.session.get(Benefit, benefit.id, populate_existing=True).stock_left == 2
+    account = db.session.scalar(sa.select(Account).where(Account.user_id == person.id))
+    assert (account.balance, account.held) == (100, 0)
+    assert db.session.get(Redemption, made.id).status == "expired"
+    assert verify()[0] == []
+
+
+def test_a_reservation_not_yet_due_is_not_expired(world):
+    made, _ = redemption.redeem(actor=world["person"], benefit=world["benefit"], idempotency_key=None,
+                                now=world["now"])
+    assert redemption.expire(redemption_id=made.id, now=world["now"] + timedelta(days=6)) is False
+    assert db.session.get(Redemption, made.id).status == "reserved"
