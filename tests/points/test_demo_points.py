@@ -12,7 +12,7 @@ def test_demo_volunteers_get_points_once(app):
         assert runner.invoke(args=["demo", "load"]).exit_code == 0
     with app.app_context():
         balances = sorted(db.session.scalars(sa.select(Account.balance).where(Account.kind == "person")))
-        assert balances == [80, 120]
+        assert balances == [120, 400]
         memos = set(db.session.scalars(sa.select(Transfer.memo)))
         assert memos == {"历史纸质记录补录"}
         assert verify()[0] == []
