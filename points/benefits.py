@@ -6,6 +6,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import can, require, scope_paths
+from volunteers.records import star_for_minutes, totals_for
 
 from .benefits_models import (BENEFIT_ACTIVE, BENEFIT_WITHDRAWN, LIMIT_TOTAL, REDEMPTION_STATUSES,
                               Benefit, BenefitRestock, Redemption)
@@ -14,13 +15,8 @@ SPONSOR_FIELDS = ("name", "kind", "quantity", "value_fen")
 
 
 def star_level(user_id: int) -> int:
-    """The person's volunteer star level (星级), from their service hours.
-
-    FOR THE LEAD: wire this to `volunteers` (star levels are built on another
-    branch). Until then there is no data, and no data means star 0, so a
-    benefit with `min_star` > 0 is refused to everyone (NOT_ELIGIBLE).
-    """
-    return 0
+    """The person's volunteer star level (星级), from all their service hours."""
+    return star_for_minutes(totals_for(user_id).minutes)
 
 
 def get_benefit(benefit_id: int) -> Benefit:

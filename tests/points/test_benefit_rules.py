@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from core import clock
 from core.db import db
 from core.errors import DomainError
+from orgs.models import Org
 from orgs.services import get_org
 from points import benefits, ledger, redemption
 from points.benefits_models import Benefit, Redemption
@@ -38,8 +39,18 @@ def test_codes_are_13_crockford_characters_with_65_bits():
     assert redemption.normalise_code(" abcd-efgh-oil1 ") == "ABCDEFGH0111"
 
 
-def test_star_level_is_zero_until_volunteers_are_wired():
-    assert benefits.star_level(12345) == 0
+def test_star_level_follows_the_volunteers_service_hours(world):
+    from volunteers.records import record_service
+
+    user_id, now = world["person"].id, world["now"]
+    assert benefits.star_level(user_id) == 0
+    org = db.session.get(Org, world["benefit"].org_id)
+    for index, minutes in enumerate([100 * 60 - 1, 1]):  # 100 h in all: the first star
+        record_service(user_id=user_id, activity_id=index + 1, title="敬老院陪伴", org=org,
+                       place="社区", content="陪伴老人", started_at=now, ended_at=now, minutes=minutes,
+                       points=0, responsible_person="李社工", recorded_by=None,
+                       cause_key=f"test:{index}", now=now)
+        assert benefits.star_level(user_id) == index
 
 
 def test_the_database_refuses_negative_stock(world):
