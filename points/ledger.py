@@ -44,13 +44,21 @@ def _insert_ignoring_conflict(model, values: dict, unique_column: str):
     return db.session.execute(stmt.returning(model.id)).scalar()
 
 
+# Built once: every transfer looks up its accounts by owner.
+_BY_OWNER = sa.select(Account).where(Account.owner_key == sa.bindparam("owner_key"))
+
+
+def _find(owner_key: str) -> Account | None:
+    return db.session.scalar(_BY_OWNER, {"owner_key": owner_key})
+
+
 def _account(owner_key: str, kind: str, now, **owner) -> Account:
-    account = db.session.scalar(sa.select(Account).where(Account.owner_key == owner_key))
+    account = _find(owner_key)
     if account is None:
         _insert_ignoring_conflict(
             Account, {"owner_key": owner_key, "kind": kind, "balance": 0, "held": 0,
                       "chain_head": GENESIS_HASH, "created_at": now, **owner}, "owner_key")
-        account = db.session.scalar(sa.select(Account).where(Account.owner_key == owner_key))
+        account = _find(owner_key)
     return account
 
 
@@ -61,7 +69,7 @@ def person_account(user_id: int, *, now) -> Account:
 
 def find_person_account(user_id: int) -> Account | None:
     """The person's account if it exists (reads never create accounts)."""
-    return db.session.scalar(sa.select(Account).where(Account.owner_key == f"{PERSON}:{user_id}"))
+    return _find(f"{PERSON}:{user_id}")
 
 
 def issuing_account(org_id: int, *, now) -> Account:

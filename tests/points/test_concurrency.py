@@ -8,7 +8,7 @@ from core import clock
 from core.db import db
 from core.errors import DomainError
 from points import ledger
-from points.models import Account, Transfer
+from points.models import Account, Hold, Transfer
 from points.verify import verify
 from tests.api.test_points import earn
 from tests.conftest import ON_POSTGRES
@@ -126,3 +126,37 @@ def test_ten_adjustments_with_one_key_post_once(app, scene):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1
         assert db.session.scalar(sa.select(Account.balance).where(Account.user_id == alice.id)) == 15
     assert figures(app, alice.id) == (15, 0, [])
+
+
+def test_posting_holds_while_refunding_the_same_accounts_never_deadlocks(app, scene):
+    # A post releases the hold and debits the person in one UPDATE, so it locks
+    # the two accounts in id order like every transfer; before, it locked the
+    # person first and could deadlock against a refund (redemption → person).
+    alice, room = scene["alice"], scene["tree"]["room_a"]
+    with app.app_context():  # the redemption account gets the lower id: locked first
+        ledger.redemption_account(room, now=clock.now())
+        db.session.commit()
+    earn(app, alice.id, room, 100)
+    with app.app_context():
+        now = clock.now()
+        person = ledger.person_account(alice.id, now=now)
+        holds = [ledger.hold(account=person, amount=5, idempotency_key=f"h{i}", memo="兑换", now=now).id
+                 for i in range(10)]
+        ledger.transfer(debit=person, credit=ledger.redemption_account(room, now=now), amount=50,
+                        kind="redeem", memo="兑换", idempotency_key="stock", now=now)
+        db.session.commit()
+
+    def work(i):
+        with app.app_context():
+            now = clock.now()
+            redemption = ledger.redemption_account(room, now=now)
+            if i % 2:
+                ledger.post_hold(hold_row=db.session.get(Hold, holds[i // 2]), credit=redemption, now=now)
+            else:
+                ledger.transfer(debit=redemption, credit=ledger.person_account(alice.id, now=now), amount=1,
+                                kind="refund", memo="退还", idempotency_key=f"refund-{i}", now=now)
+            db.session.commit()
+            return "done"
+
+    assert race(20, work) == ["done"] * 20
+    assert figures(app, alice.id) == (100 - 50 - 50 + 10, 0, [])
