@@ -14,6 +14,8 @@ ROLES = ("participant", "volunteer")
 REGISTRATION_STATUSES = ("confirmed", "waitlisted", "cancelled")
 ACTIONS = ("in", "out")
 METHODS = ("self", "staff", "manual", "walk_in")
+# Settlement rounding of measured minutes: whole minutes, or completed half hours / hours.
+ROUNDING_RULES = ("minute", "half_hour", "hour")
 
 
 class Activity(db.Model):
@@ -46,6 +48,9 @@ class Activity(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime)
     published_at: Mapped[object | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    # How settlement rounds measured minutes: minute, half_hour or hour (completed steps).
+    rounding: Mapped[str] = mapped_column(sa.String(16), default="minute", server_default="minute")
+    settled_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
     org = relationship(Org, lazy="joined")
 

@@ -48,7 +48,7 @@ def _check_schedule(starts_at, ends_at, geofence) -> None:
 def create_activity(*, actor, org: Org, now, title, domain, location, starts_at, ends_at,
                     capacity, volunteer_slots, points_per_hour, description="", category="",
                     attendance_points=0, is_walk_in_allowed=False, checkin_opens_before_min=30,
-                    checkin_closes_after_min=30, geofence=None) -> Activity:
+                    checkin_closes_after_min=30, geofence=None, rounding="minute") -> Activity:
     """A draft activity of `org`. Past times are allowed (back-entry of paper records).
 
     Raises FORBIDDEN unless the actor is staff of the org or above; VALIDATION_ERROR
@@ -67,6 +67,7 @@ def create_activity(*, actor, org: Org, now, title, domain, location, starts_at,
         geofence_lng=geofence["lng"] if geofence else None,
         geofence_radius_m=geofence["radius_m"] if geofence else None,
         status="draft", code_secret=new_secret(), created_by_id=actor.id, created_at=now,
+        rounding=rounding,
     )
     db.session.add(activity)
     db.session.flush()

@@ -94,6 +94,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _import_models():
     """Every model must be known to SQLAlchemy (and Alembic) whatever is imported first."""
     import activities.models  # noqa: F401
+    import activities.settlement_models  # noqa: F401
     import orgs.models  # noqa: F401
     import points.models  # noqa: F401
     import points.benefits_models  # noqa: F401

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from activities.models import ACTIONS, DOMAINS, ROLES, STATUSES
+from activities.models import ACTIONS, DOMAINS, ROLES, ROUNDING_RULES, STATUSES
 
 from .common import Instant, StrictInteger, Text
 
@@ -48,6 +48,8 @@ class ActivityIn(Schema):
     checkin_opens_before_min = StrictInteger(load_default=30, validate=validate.Range(min=0, max=1440))
     checkin_closes_after_min = StrictInteger(load_default=30, validate=validate.Range(min=0, max=1440))
     geofence = fields.Nested(GeofenceSchema, load_default=None, allow_none=True)
+    # Settlement's rounding of measured minutes (completed half hours / hours for the last two).
+    rounding = fields.String(load_default="minute", validate=validate.OneOf(ROUNDING_RULES))
 
     @validates_schema
     def _ends_after_start(self, data, **kwargs):
@@ -74,6 +76,7 @@ class ActivityOut(Schema):
     capacity = fields.Integer()
     volunteer_slots = fields.Integer()
     points_per_hour = fields.Integer()
+    rounding = fields.String()
     attendance_points = fields.Integer()
     allow_walk_in = fields.Boolean(attribute="is_walk_in_allowed")
     checkin_opens_before_min = fields.Integer()
