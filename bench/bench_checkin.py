@@ -156,10 +156,10 @@ def cpu_seconds_of_tree(pid: int) -> float:
     return total
 
 
-def cpu_seconds_of_database_backends() -> float:
-    """utime + stime of the PostgreSQL backends serving the bench database."""
+def database_backend_cpu() -> dict[int, float]:
+    """utime + stime per PostgreSQL backend serving the bench database."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -169,8 +169,30 @@ def cpu_seconds_of_database_backends() -> float:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        found[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+class DatabaseCpuMeter:
+    """CPU the database backends spend during a phase. Samples every 0.2 s so that
+    a backend whose connection the pool closes mid-phase still counts."""
+
+    def __init__(self):
+        self.start = database_backend_cpu()
+        self.last = dict(self.start)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.stop.wait(0.2):
+            self.last.update(database_backend_cpu())
+
+    def seconds(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        self.last.update(database_backend_cpu())
+        return sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
 def machine_busy_and_total() -> tuple[float, float]:
@@ -293,13 +315,13 @@ def main():
                     "first scans": checkins, "repeat scans": checkins}
             for name in PHASES:
                 server_cpu0 = cpu_seconds_of_tree(process.pid)
-                db_cpu0 = cpu_seconds_of_database_backends()
+                db_meter = DatabaseCpuMeter()
                 busy0, all0 = machine_busy_and_total()
                 elapsed, latencies, statuses, bodies, client_cpu = run_phase(port, plan[name])
                 busy1, all1 = machine_busy_and_total()
                 total = totals[name]
                 total["server_cpu"] += cpu_seconds_of_tree(process.pid) - server_cpu0
-                total["db_cpu"] += cpu_seconds_of_database_backends() - db_cpu0
+                total["db_cpu"] += db_meter.seconds()
                 total["busy"] += busy1 - busy0
                 total["cpu_total"] += all1 - all0
                 total["elapsed"] += elapsed
