@@ -27,7 +27,7 @@ from core.db import db
 from core.errors import Conflict, Invalid
 from orgs.scope import require
 from points import ledger
-from volunteers.records import record_service
+from volunteers.records import record_services
 
 from .models import Activity
 from .registration import attendance_times
@@ -192,31 +192,39 @@ def preview(*, actor, activity: Activity, adjustments: list[dict], now, daily_ca
     return plan(activity, adjustments, daily_cap=daily_cap, zone=zone)
 
 
-def _post(activity: Activity, record: PlannedRecord, actor, now) -> SettlementRecord:
-    key = f"settlement:{record.registration_id}"
-    transfer_id = service_record_id = None
-    if record.points > 0:
-        memo = (f"{activity.title}：志愿服务 {record.minutes} 分钟" if record.role == "volunteer"
-                else f"{activity.title}：参加活动")
-        transfer_id = ledger.transfer(
-            debit=ledger.issuing_account(activity.org_id, now=now),
-            credit=ledger.person_account(record.user_id, now=now),
-            amount=record.points, kind="earn", memo=memo, idempotency_key=key, cause_key=key,
-            actor_id=actor.id, now=now).id
-    if record.role == "volunteer" and record.minutes > 0:
-        service_record_id = record_service(
-            user_id=record.user_id, activity_id=activity.id, title=activity.title,
-            org=activity.org, place=activity.location,
-            content=activity.description or activity.category or activity.title,
-            started_at=activity.starts_at, ended_at=activity.ends_at, minutes=record.minutes,
-            points=record.points, responsible_person=actor.nickname, recorded_by=actor.id,
-            cause_key=key, now=now).id
-    return SettlementRecord(
-        registration_id=record.registration_id, user_id=record.user_id, role=record.role,
-        measured_minutes=record.measured_minutes, minutes=record.minutes, points=record.points,
-        is_adjusted=record.is_adjusted, is_unverified=record.is_unverified,
-        is_capped=record.is_capped, note=record.note, transfer_id=transfer_id,
-        service_record_id=service_record_id)
+def _memo(activity: Activity, record: PlannedRecord) -> str:
+    if record.role == "volunteer":
+        return f"{activity.title}：志愿服务 {record.minutes} 分钟"
+    return f"{activity.title}：参加活动"
+
+
+def _post(activity: Activity, planned: list[PlannedRecord], actor, now) -> list[SettlementRecord]:
+    """One transfer per record with points and one service record per volunteer with
+    minutes, all keyed `settlement:{registration_id}` so nothing can be posted twice."""
+    paid = [r for r in planned if r.points > 0]
+    issuing = ledger.issuing_account(activity.org_id, now=now) if paid else None
+    accounts = ledger.person_accounts([r.user_id for r in paid], now=now)
+    transfers = {}
+    for record in paid:
+        key = f"settlement:{record.registration_id}"
+        transfers[record.registration_id] = ledger.transfer(
+            debit=issuing, credit=accounts[record.user_id], amount=record.points, kind="earn",
+            memo=_memo(activity, record), idempotency_key=key, cause_key=key, actor_id=actor.id,
+            now=now).id
+    served = [r for r in planned if r.role == "volunteer" and r.minutes > 0]
+    service_records = record_services([dict(
+        user_id=r.user_id, activity_id=activity.id, title=activity.title, org=activity.org,
+        place=activity.location, content=activity.description or activity.category or activity.title,
+        started_at=activity.starts_at, ended_at=activity.ends_at, minutes=r.minutes,
+        points=r.points, responsible_person=actor.nickname or "社工", recorded_by=actor.id,
+        cause_key=f"settlement:{r.registration_id}") for r in served], now=now)
+    service_ids = {r.registration_id: s.id for r, s in zip(served, service_records)}
+    return [SettlementRecord(
+        registration_id=r.registration_id, user_id=r.user_id, role=r.role,
+        measured_minutes=r.measured_minutes, minutes=r.minutes, points=r.points,
+        is_adjusted=r.is_adjusted, is_unverified=r.is_unverified, is_capped=r.is_capped,
+        note=r.note, transfer_id=transfers.get(r.registration_id),
+        service_record_id=service_ids.get(r.registration_id)) for r in planned]
 
 
 def settle(*, actor, activity: Activity, adjustments: list[dict], now, daily_cap: int | None,
@@ -243,7 +251,7 @@ def settle(*, actor, activity: Activity, adjustments: list[dict], now, daily_cap
                             rounding=activity.rounding, minutes_total=planned.minutes_total,
                             points_total=planned.points_total, settled_by_id=actor.id,
                             settled_at=now)
-    settlement.records = [_post(activity, record, actor, now) for record in planned.records]
+    settlement.records = _post(activity, planned.records, actor, now)
     db.session.add(settlement)
     activity.status, activity.settled_at = "settled", now
     db.session.flush()

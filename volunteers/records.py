@@ -64,9 +64,15 @@ def record_service(*, user_id: int, activity_id: int, title: str, org: Org, plac
     Raises VALIDATION_ERROR for negative minutes or points, an end before the
     start, a blank required text, or no date at all.
     """
-    existing = _by_cause(cause_key)
-    if existing is not None:
-        return existing
+    return record_services([dict(
+        user_id=user_id, activity_id=activity_id, title=title, org=org, place=place,
+        content=content, started_at=started_at, ended_at=ended_at, minutes=minutes, points=points,
+        responsible_person=responsible_person, recorded_by=recorded_by, cause_key=cause_key,
+        service_date=service_date)], now=now)[0]
+
+
+def _new_record(*, user_id, activity_id, title, org, place, content, started_at, ended_at, minutes,
+                points, responsible_person, recorded_by, cause_key, now, service_date=None):
     _check(title=title, place=place, content=content, responsible_person=responsible_person,
            cause_key=cause_key, minutes=minutes, points=points, started_at=started_at,
            ended_at=ended_at)
@@ -74,25 +80,38 @@ def record_service(*, user_id: int, activity_id: int, title: str, org: Org, plac
     if day is None:
         raise Invalid({"service_date": ["需要服务日期或起止时间"]})
     ended_on = _local_date(ended_at) if ended_at is not None else day
-    record = ServiceRecord(
+    return ServiceRecord(
         user_id=user_id, activity_id=activity_id, title=title, org_id=org.id, org_name=org.name,
         place=place, content=content, service_date=day, started_at=started_at, ended_at=ended_at,
         minutes=minutes, points=points, responsible_person=responsible_person,
         recorded_by=recorded_by, recorded_at=now, cause_key=cause_key,
         is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now)),
     )
-    try:
-        # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
-        with db.session.begin_nested():
-            db.session.add(record)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        # The same cause was recorded concurrently; theirs stands.
-        existing = _by_cause(cause_key)
-        if existing is None:
-            raise
-        return existing
-    return record
+
+
+def record_services(entries: list[dict], *, now: datetime) -> list[ServiceRecord]:
+    """`record_service` for many records at once (same rules, same order out):
+    one lookup and one batched insert, so settling hundreds of volunteers stays fast."""
+    keys = [entry["cause_key"] for entry in entries]
+    existing = {record.cause_key: record for record in db.session.scalars(
+        sa.select(ServiceRecord).where(ServiceRecord.cause_key.in_(keys)))} if keys else {}
+    fresh = {entry["cause_key"]: _new_record(**entry, now=now)
+             for entry in entries if entry["cause_key"] not in existing}
+    if fresh:
+        try:
+            # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
+            with db.session.begin_nested():
+                db.session.add_all(fresh.values())
+                db.session.flush()
+        except sa.exc.IntegrityError:
+            # Some cause was recorded concurrently; theirs stand, the rest are written one by one.
+            if len(entries) == 1:
+                found = _by_cause(keys[0])
+                if found is None:
+                    raise
+                return [found]
+            return [record_services([entry], now=now)[0] for entry in entries]
+    return [existing.get(key) or fresh[key] for key in keys]
 
 
 def _by_cause(cause_key: str) -> ServiceRecord | None:
