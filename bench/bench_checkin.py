@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from scratch import create_scratch_database  # noqa: E402
+
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/0")
 RESIDENTS = 2000
@@ -39,7 +41,7 @@ THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 ROUNDS = 4
 PHASES = ("ping (no DB)", "first scans", "repeat scans")
 RUN = uuid.uuid4().hex[:8]
-DB_NAME = f"linli_bench_{RUN}"
+DB_NAME = ""  # set by main()
 PREFIX = f"linli-bench-{RUN}:"
 SECRET = "bench-secret-" + RUN
 
@@ -48,21 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def create_database() -> str:
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    return sa.make_url(PG_SERVER).set(database=DB_NAME).render_as_string(hide_password=False)
-
-
-def drop_database() -> None:
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def forget_redis() -> None:
@@ -276,8 +263,10 @@ def pct(sorted_values, p):
 
 
 def main():
+    global DB_NAME
     port = free_port()
-    db_url = create_database()
+    db_url, drop_database = create_scratch_database(PG_SERVER)
+    DB_NAME = sa.make_url(db_url).database  # how the database's backends are found in /proc
     process = None
     try:
         activity_id, staff_token, tokens = seed(db_url)

@@ -9,16 +9,13 @@ Not a test: it prints figures and ratios measured in this one run.
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
-
-from api import create_app  # noqa: E402
+from scratch import migrated_app, scratch_database  # noqa: E402
 from api.tokens import encode_access  # noqa: E402
 from core import clock  # noqa: E402
 from core.db import db  # noqa: E402
@@ -114,26 +111,14 @@ def time_reads(client, user_id, path, count):
 
 
 def main():
-    server = sa.make_url(SERVER)
-    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": server.set(database=name).render_as_string(False),
-                          "SECRET_KEY": "bench-" + uuid.uuid4().hex, "DEV_LOGIN": False,
-                          "REDIS_URL": None})
+    with scratch_database(SERVER) as url:
+        app = migrated_app(url)
         with app.app_context():
-            upgrade()
             readers = run(app)
         # Reads as requests do, each in its own app context (so `g` is not shared).
         time_balance_reads(app, *readers)
         with app.app_context():
             db.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(app):

@@ -16,8 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
+from scratch import create_scratch_database  # noqa: E402
 
 from api import create_app  # noqa: E402
 from core.db import db  # noqa: E402
@@ -42,20 +42,7 @@ def _database(url: str | None):
     if url is None:
         path = Path(tempfile.mkdtemp()) / "bench.db"
         return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
-    server = sa.make_url(url)
-    if server.host not in ("127.0.0.1", "localhost"):
-        raise SystemExit("benchmarks target 127.0.0.1 only")
-    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
+    return create_scratch_database(url)
 
 
 def _fill(now):

@@ -12,20 +12,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@contextlib.contextmanager
-def scratch_database():
-    """Yields the URL of a new, empty database on SERVER; drops it afterwards, even on error."""
-    server = sa.make_url(SERVER)
+def create_scratch_database(server_url: str = SERVER):
+    """Creates a new, empty database on the server of `server_url` (127.0.0.1 only).
+    Returns (its URL, a function that drops it)."""
+    server = sa.make_url(server_url)
+    if server.host not in ("127.0.0.1", "localhost"):
+        raise SystemExit("benchmarks target 127.0.0.1 only")
     name = f"linli_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
+
+    def drop():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+    return server.set(database=name).render_as_string(hide_password=False), drop
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str = SERVER):
+    """Yields the URL of a new, empty database; drops it afterwards, even on error."""
+    url, drop = create_scratch_database(server_url)
+    try:
+        yield url
+    finally:
+        drop()
 
 
 def migrated_app(url: str, **overrides):
