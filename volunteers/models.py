@@ -29,8 +29,9 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime)
 
-    roles = relationship("StaffRole", lazy="selectin", order_by="StaffRole.id")
-    volunteer = relationship("VolunteerProfile", uselist=False, lazy="selectin", back_populates="user",
+    # Loaded when first used: most requests of a resident never look at either.
+    roles = relationship("StaffRole", lazy="select", order_by="StaffRole.id")
+    volunteer = relationship("VolunteerProfile", uselist=False, lazy="select", back_populates="user",
                              foreign_keys="VolunteerProfile.user_id")
 
 
