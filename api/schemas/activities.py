@@ -2,7 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from activities.models import ACTIONS, DOMAINS, ROLES, ROUNDING_RULES, STATUSES
 
-from .common import Instant, StrictInteger, Text
+from .common import Instant, QueryId, StrictInteger, Text
 
 
 class Number(fields.Float):
@@ -93,7 +93,7 @@ class ActivityDetailOut(ActivityOut):
 
 
 class ActivityListArgs(Schema):
-    org_id = fields.Integer(load_default=None)
+    org_id = QueryId()
     domain = fields.String(load_default=None, validate=validate.OneOf(DOMAINS))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     starts_from = Instant(load_default=None, data_key="from")

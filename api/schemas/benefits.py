@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, post_dump, validate
 
 from points.benefits_models import LIMIT_PERIODS, LIMIT_TOTAL, REDEMPTION_STATUSES, SPONSOR_KINDS
 
-from .common import Instant, StrictInteger, Text
+from .common import Instant, QueryId, StrictInteger, Text
 
 POSITIVE = validate.Range(min=1)
 NOT_NEGATIVE = validate.Range(min=0)
@@ -97,7 +97,7 @@ class BenefitOut(Schema):
 
 
 class BenefitListArgs(Schema):
-    org_id = fields.Integer(load_default=None)
+    org_id = QueryId()
 
 
 class IdempotencyHeader(Schema):

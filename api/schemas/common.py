@@ -33,7 +33,22 @@ class Instant(fields.DateTime):
         return value.astimezone(local_zone()).isoformat()
 
 
-class StrictInteger(fields.Integer):
+# Ids and counts are 32-bit columns: a larger number would overflow the database
+# driver (a 500), so it is refused as input instead.
+INT_LIMIT = 2**31 - 1
+
+
+class BoundedInteger(fields.Integer):
+    """An integer within ±INT_LIMIT (query strings like "12" are accepted)."""
+
+    def _validated(self, value):
+        value = super()._validated(value)
+        if value is not None and abs(value) > INT_LIMIT:
+            raise ValidationError(f"必须在 ±{INT_LIMIT} 之内")
+        return value
+
+
+class StrictInteger(BoundedInteger):
     """An integer that refuses `true`, `1.5` and `"12"`, unlike marshmallow's default."""
 
     def __init__(self, **kwargs):
@@ -43,6 +58,11 @@ class StrictInteger(fields.Integer):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+def QueryId(**kwargs):
+    """An optional id in a query string."""
+    return BoundedInteger(load_default=None, **kwargs)
 
 
 class StrictString(fields.String):

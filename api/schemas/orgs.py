@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from orgs.models import KINDS, ROLES
 
-from .common import Phone, StrictInteger, Text
+from .common import Phone, QueryId, StrictInteger, Text
 
 
 class OrgIn(Schema):
@@ -19,7 +19,7 @@ class OrgOut(Schema):
 
 
 class OrgListArgs(Schema):
-    parent_id = fields.Integer(load_default=None)
+    parent_id = QueryId()
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
 
 

@@ -4,7 +4,7 @@ from core.errors import DomainError
 from core.phones import mask_phone
 from volunteers import id_numbers
 
-from .common import Instant, Phone, StrictString, Text
+from .common import Instant, Phone, QueryId, StrictString, Text
 
 STATUSES = ("active", "suspended")
 
@@ -101,7 +101,7 @@ class StaffVolunteerOut(VolunteerOut):
 
 
 class VolunteerListArgs(Schema):
-    org_id = fields.Integer(load_default=None)
+    org_id = QueryId()
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
 
 

@@ -89,3 +89,23 @@ def test_openapi_lists_the_auth_and_org_paths(client):
                  "/api/v1/auth/refresh", "/api/v1/me", "/api/v1/orgs", "/api/v1/orgs/{org_id}",
                  "/api/v1/orgs/{org_id}/staff"]:
         assert path in spec["paths"], path
+
+
+def test_ids_past_the_columns_range_are_not_found_or_invalid(client, actors):
+    """Found by fuzzing: a 30-digit id overflowed the database driver (a 500)."""
+    tree = actors.tree()
+    admin = actors.staff(tree["city"])
+    huge = "7819225409452149059207823360"
+    assert_error(client.get(f"{API}/orgs/{huge}"), 404, "NOT_FOUND")
+    assert_error(client.get(f"{API}/orgs/{2**31}"), 404, "NOT_FOUND")
+    assert_error(client.post(f"{API}/activities/{huge}/scan", json={"code": "x"}, headers=admin.headers),
+                 404, "NOT_FOUND")
+    error = assert_error(client.patch(f"{API}/me", json={"home_org_id": int(huge)}, headers=admin.headers),
+                         422, "VALIDATION_ERROR")
+    assert "home_org_id" in error["details"]
+    error = assert_error(client.get(f"{API}/orgs?parent_id={huge}"), 422, "VALIDATION_ERROR")
+    assert "parent_id" in error["details"]
+    error = assert_error(client.post(f"{API}/orgs", json={"name": "x", "kind": "district",
+                                                          "parent_id": 2**31}, headers=admin.headers),
+                         422, "VALIDATION_ERROR")
+    assert "parent_id" in error["details"]
