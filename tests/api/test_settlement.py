@@ -221,3 +221,19 @@ def test_staff_back_entry_after_the_end_then_settle(client, world, actors):
                         json={"role": "volunteer", "user_id": later.id},
                         headers=world["worker"].headers)
     assert_error(after, 409, "REGISTRATION_CLOSED")
+
+
+def test_the_daily_cap_counts_earlier_settlements_of_the_same_day(client, world, app):
+    first = make_activity(client, world["worker"], world["tree"]["room_a"], world["clock"](), volunteer_slots=2)
+    second = make_activity(client, world["worker"], world["tree"]["room_a"], world["clock"](), volunteer_slots=2,
+                           title="社区环境整治")
+    registrations = [register(client, world["v1"], a["id"], "volunteer").get_json()["id"] for a in (first, second)]
+    world["clock"].advance(minutes=71)
+    app.config["POINTS_DAILY_CAP"] = 15
+    try:
+        bodies = [_settle(client, world, a["id"], [{"registration_id": r, "minutes": 60, "note": "纸质签到"}]).get_json()
+                  for a, r in zip((first, second), registrations)]
+    finally:
+        app.config["POINTS_DAILY_CAP"] = None
+    assert [(b["records"][0]["points"], b["records"][0]["is_capped"]) for b in bodies] == [(10, False), (5, True)]
+    assert client.get(f"{API}/me/points", headers=world["v1"].headers).get_json()["balance"] == 15
