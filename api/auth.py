@@ -14,19 +14,30 @@ from volunteers.accounts import get_user
 from .tokens import decode
 
 
+def _token_user_id(optional: bool):
+    """The user id the bearer token claims, decoded once per request, without
+    a database query; None (or UNAUTHENTICATED unless `optional`) without a token."""
+    if "claimed_user_id" not in g:
+        header = request.headers.get("Authorization", "")
+        user_id = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise DomainError("UNAUTHENTICATED", "Authorization 头格式应为 Bearer <token>")
+            user_id = int(decode(token.strip(), "access")["sub"])
+        g.claimed_user_id = user_id
+    if g.claimed_user_id is None and not optional:
+        raise DomainError("UNAUTHENTICATED", "请先登录")
+    return g.claimed_user_id
+
+
 def current_user(optional: bool = False):
     """The signed-in user, loaded once per request; UNAUTHENTICATED if absent."""
     if "user" not in g:
-        g.user = None
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if header:
-            if scheme.lower() != "bearer" or not token.strip():
-                raise DomainError("UNAUTHENTICATED", "Authorization 头格式应为 Bearer <token>")
-            claims = decode(token.strip(), "access")
-            g.user = get_user(int(claims["sub"]))
-            if g.user is None:
-                raise DomainError("UNAUTHENTICATED", "账号不存在或已停用")
+        user_id = _token_user_id(optional=True)
+        g.user = None if user_id is None else get_user(user_id)
+        if user_id is not None and g.user is None:
+            raise DomainError("UNAUTHENTICATED", "账号不存在或已停用")
     if g.user is None and not optional:
         raise DomainError("UNAUTHENTICATED", "请先登录")
     return g.user
@@ -36,17 +47,7 @@ def claimed_user_id() -> int:
     """The user id a valid access token claims, without a database query: for
     hot paths whose service checks the account itself (self check-in) and
     for per-user rate-limit keys. UNAUTHENTICATED without a valid token."""
-    if g.get("user") is not None:
-        return g.user.id
-    if "claimed_user_id" not in g:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if not header:
-            raise DomainError("UNAUTHENTICATED", "请先登录")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise DomainError("UNAUTHENTICATED", "Authorization 头格式应为 Bearer <token>")
-        g.claimed_user_id = int(decode(token.strip(), "access")["sub"])
-    return g.claimed_user_id
+    return _token_user_id(optional=False)
 
 
 def token_required(view):
