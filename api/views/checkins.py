@@ -2,7 +2,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from activities import attendance as attendance_service
-from activities import checkin, kiosk, passes
+from activities import checkin, door_scan, kiosk, passes
 from activities.checkin import Scan
 from api.auth import claimed_user_id, current_user, load, login_required, token_required
 from api.limits import checkin_limits
@@ -33,9 +33,9 @@ def _scan(body, method: str, actor_id: int, **position) -> Scan:
 def self_checkin(body):
     """The resident posts the activity code they scanned. Idempotent (`first: false`)."""
     user_id = claimed_user_id()  # the service checks the account in its one lookup
-    return checkin.self_checkin(user_id=user_id, code=body["code"], activity_id=body["activity_id"],
-                                scan=_scan(body, "self", user_id, lat=body["lat"], lng=body["lng"]),
-                                now=clock.now())
+    return door_scan.self_checkin(user_id=user_id, code=body["code"], activity_id=body["activity_id"],
+                                  scan=_scan(body, "self", user_id, lat=body["lat"], lng=body["lng"]),
+                                  now=clock.now())
 
 
 @blp.route("/activities/<int:activity_id>/scan", methods=["POST"])

@@ -1,0 +1,159 @@
+"""The self scan of the door-side rush in one round trip (PostgreSQL).
+
+The full path (`checkin.self_checkin`) reads the account, the activity and
+the registration, checks them, then checks in and logs: two statements in the
+request's transaction, so four round trips with BEGIN and COMMIT. Nearly
+every scan at the door is the plain case: a good code, inside the window, a
+confirmed registration. For that case the code, the window and the geofence
+are checked against the activity's facts as this process last read them, and
+one autocommit statement checks in and logs, but only if the stored activity
+still holds exactly those facts, the account is active and the registration
+confirmed. When the statement finds otherwise it writes nothing, and so does
+a scan the cached facts would refuse: both take the full path, which reads
+everything afresh. A stale cache can make a scan slower, never change its
+answer.
+
+This is the one writer that commits by itself instead of through the
+request (house rule 3): the check-in and its log row are one statement, so
+there is nothing to commit together with it, and BEGIN and COMMIT would be
+half of the round trips of a scan.
+"""
+import time
+from datetime import timezone
+
+from flask import current_app
+
+from core import codes
+from core.db import db, is_postgres
+from core.errors import DomainError
+
+from . import checkin
+from .checkin import CheckinResult, Scan, _ActivityFacts, _check_area, _check_open
+
+FACTS_TTL_SECONDS = 30  # only bounds how long a dead activity's entry lingers
+MAX_CACHED_ACTIVITIES = 4096
+
+_FACTS = """
+    SELECT id AS activity_id, status AS activity_status, code_secret, starts_at, ends_at,
+           checkin_opens_before_min, checkin_closes_after_min, geofence_lat, geofence_lng,
+           geofence_radius_m, is_walk_in_allowed
+    FROM activities WHERE id = %(activity_id)s
+"""
+
+# `target` is the registration, found only if everything the Python checks
+# relied on is still stored; the update is conditional as on the full path, so
+# simultaneous scans of one registration still yield exactly one `accepted`.
+_CHECK_IN_AND_LOG = """
+    WITH target AS (
+        SELECT r.id, r.checked_in_at, r.checked_out_at
+        FROM registrations r
+        JOIN users u ON u.id = r.user_id AND u.is_active
+        JOIN activities a ON a.id = r.activity_id
+        WHERE r.activity_id = %(activity_id)s AND r.user_id = %(user_id)s AND r.status = 'confirmed'
+          AND a.status = 'published' AND a.code_secret = %(code_secret)s
+          AND a.starts_at = %(starts_at)s AND a.ends_at = %(ends_at)s
+          AND a.checkin_opens_before_min = %(opens_before)s
+          AND a.checkin_closes_after_min = %(closes_after)s
+          AND a.geofence_radius_m IS NOT DISTINCT FROM %(radius)s::integer
+          AND a.geofence_lat IS NOT DISTINCT FROM %(fence_lat)s::float8
+          AND a.geofence_lng IS NOT DISTINCT FROM %(fence_lng)s::float8
+    ), changed AS (
+        UPDATE registrations SET checked_in_at = %(now)s
+        FROM target WHERE registrations.id = target.id AND registrations.checked_in_at IS NULL
+        RETURNING registrations.id
+    ), logged AS (
+        INSERT INTO checkin_log (activity_id, registration_id, user_id, actor_id, action, method,
+                                 result, device, client_at, lat, lng, created_at)
+        SELECT %(activity_id)s, target.id, %(user_id)s, %(actor_id)s, 'in', 'self',
+               CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'accepted' ELSE 'repeat' END,
+               %(device)s::text, %(client_at)s::timestamptz, %(lat)s::float8, %(lng)s::float8, %(now)s
+        FROM target
+        RETURNING id, registration_id, result
+    )
+    SELECT logged.id, logged.registration_id, logged.result, target.checked_in_at,
+           target.checked_out_at
+    FROM logged JOIN target ON target.id = logged.registration_id
+"""
+
+_TIMES = "SELECT checked_in_at, checked_out_at FROM registrations WHERE id = %(registration_id)s"
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("linli.door_scan_facts", {})
+
+
+def _cached_facts(connection, activity_id: int):
+    cache = _cache()
+    entry = cache.get(activity_id)
+    if entry is not None and entry[1] > time.monotonic():
+        return entry[0]
+    row = connection.exec_driver_sql(_FACTS, {"activity_id": activity_id}).first()
+    if row is None:
+        return None
+    if len(cache) >= MAX_CACHED_ACTIVITIES:
+        cache.clear()
+    facts = _ActivityFacts(row)
+    facts.starts_at, facts.ends_at = _utc(facts.starts_at), _utc(facts.ends_at)
+    cache[activity_id] = (facts, time.monotonic() + FACTS_TTL_SECONDS)
+    return facts
+
+
+def forget(activity_id: int) -> None:
+    _cache().pop(activity_id, None)
+
+
+def _utc(value):
+    return None if value is None else value.astimezone(timezone.utc)
+
+
+def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None = None) -> CheckinResult:
+    """The resident scanned the activity's code: the rules and error codes of
+    `checkin.self_checkin`, which takes every scan that is not the plain case."""
+    if is_postgres() and scan.action == "in":
+        try:
+            parsed = codes.parse(code, "checkin")
+        except DomainError:
+            parsed = None  # refused and logged by the full path
+        if parsed is not None and activity_id in (None, parsed.subject_id):
+            result = _try_plain_checkin(user_id=user_id, parsed=parsed, scan=scan, now=now)
+            if result is not None:
+                return result
+    return checkin.self_checkin(user_id=user_id, code=code, scan=scan, now=now, activity_id=activity_id)
+
+
+def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, now) -> CheckinResult | None:
+    """Checks in the plain case in one statement; None: nothing written, take the full path."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        facts = _cached_facts(connection, parsed.subject_id)
+        if facts is None:
+            return None
+        try:
+            codes.verify(parsed, facts.code_secret, now=now)
+            _check_open(facts, now)
+            _check_area(facts, scan)
+        except DomainError:
+            forget(facts.id)  # the full path decides, on fresh facts
+            return None
+        row = connection.exec_driver_sql(_CHECK_IN_AND_LOG, {
+            "activity_id": facts.id, "user_id": user_id, "actor_id": scan.actor_id, "code_secret": facts.code_secret,
+            "starts_at": facts.starts_at, "ends_at": facts.ends_at,
+            "opens_before": facts.checkin_opens_before_min,
+            "closes_after": facts.checkin_closes_after_min, "radius": facts.geofence_radius_m,
+            "fence_lat": facts.geofence_lat, "fence_lng": facts.geofence_lng, "now": now,
+            "device": (scan.device or None) and scan.device[:200], "client_at": scan.client_at,
+            "lat": scan.lat, "lng": scan.lng,
+        }).first()
+        if row is None:  # not the plain case after all: nothing was written
+            forget(facts.id)
+            return None
+        scan_id, registration_id, result, checked_in_at, checked_out_at = row
+        first = result == "accepted"
+        if first:
+            checked_in_at = now
+        elif checked_in_at is None:  # a simultaneous scan won the update after our snapshot
+            checked_in_at, checked_out_at = connection.exec_driver_sql(
+                _TIMES, {"registration_id": registration_id}).one()
+    checked_in_at, checked_out_at = _utc(checked_in_at), _utc(checked_out_at)
+    return CheckinResult(registration_id, facts.id, "checked_out" if checked_out_at else "checked_in",
+                         first, checked_in_at, checked_out_at, scan_id)
