@@ -22,9 +22,10 @@ import time
 from datetime import timezone
 
 from flask import current_app
+from psycopg.rows import namedtuple_row
 
 from core import codes
-from core.db import db, is_postgres
+from core.db import autocommit_connection, is_postgres
 from core.errors import DomainError
 
 from . import checkin
@@ -87,7 +88,8 @@ def _cached_facts(connection, activity_id: int):
     entry = cache.get(activity_id)
     if entry is not None and entry[1] > time.monotonic():
         return entry[0]
-    row = connection.exec_driver_sql(_FACTS, {"activity_id": activity_id}).first()
+    row = connection.cursor(row_factory=namedtuple_row).execute(
+        _FACTS, {"activity_id": activity_id}).fetchone()
     if row is None:
         return None
     if len(cache) >= MAX_CACHED_ACTIVITIES:
@@ -123,8 +125,7 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
 
 def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, now) -> CheckinResult | None:
     """Checks in the plain case in one statement; None: nothing written, take the full path."""
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit_connection() as connection:
         facts = _cached_facts(connection, parsed.subject_id)
         if facts is None:
             return None
@@ -135,7 +136,7 @@ def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, no
         except DomainError:
             forget(facts.id)  # the full path decides, on fresh facts
             return None
-        row = connection.exec_driver_sql(_CHECK_IN_AND_LOG, {
+        row = connection.execute(_CHECK_IN_AND_LOG, {
             "activity_id": facts.id, "user_id": user_id, "actor_id": scan.actor_id, "code_secret": facts.code_secret,
             "starts_at": facts.starts_at, "ends_at": facts.ends_at,
             "opens_before": facts.checkin_opens_before_min,
@@ -143,7 +144,7 @@ def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, no
             "fence_lat": facts.geofence_lat, "fence_lng": facts.geofence_lng, "now": now,
             "device": (scan.device or None) and scan.device[:200], "client_at": scan.client_at,
             "lat": scan.lat, "lng": scan.lng,
-        }).first()
+        }).fetchone()
         if row is None:  # not the plain case after all: nothing was written
             forget(facts.id)
             return None
@@ -152,8 +153,8 @@ def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, no
         if first:
             checked_in_at = now
         elif checked_in_at is None:  # a simultaneous scan won the update after our snapshot
-            checked_in_at, checked_out_at = connection.exec_driver_sql(
-                _TIMES, {"registration_id": registration_id}).one()
+            checked_in_at, checked_out_at = connection.execute(
+                _TIMES, {"registration_id": registration_id}).fetchone()
     checked_in_at, checked_out_at = _utc(checked_in_at), _utc(checked_out_at)
     return CheckinResult(registration_id, facts.id, "checked_out" if checked_out_at else "checked_in",
                          first, checked_in_at, checked_out_at, scan_id)

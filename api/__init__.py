@@ -9,7 +9,7 @@ from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
 from core import kv, passwords
-from core.db import db
+from core.db import db, ping_when_idle
 from core.errors import DomainError
 
 from . import config as config_module
@@ -73,6 +73,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         passwords.configure(time_cost=1, memory_cost=8)
 
     db.init_app(app)
+    with app.app_context():
+        ping_when_idle(db.engine, app.config["DB_IDLE_PING_SECONDS"])
     Migrate(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     app.extensions["linli.kv"] = kv.make_store(app.config["REDIS_URL"], app.config["REDIS_PREFIX"])
     limits.init_app(app)

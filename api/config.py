@@ -38,13 +38,14 @@ def from_environment() -> dict:
         "CODE_PERIOD_SECONDS": int(env.get("CODE_PERIOD_SECONDS", "30")),
         # Days a reserved benefit waits for pickup before it expires (stock and points released).
         "REDEMPTION_PICKUP_DAYS": int(env.get("REDEMPTION_PICKUP_DAYS", "7")),
+        # A pooled database connection idle this long is pinged before use (core.db.ping_when_idle).
+        "DB_IDLE_PING_SECONDS": float(env.get("DB_IDLE_PING_SECONDS", "10")),
     }
 
 
 # Fixed for every deployment.
 STATIC = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "API_TITLE": "Linli 邻里",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",

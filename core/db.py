@@ -1,4 +1,6 @@
 """The database handle and the column types every package shares."""
+import contextlib
+import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -55,3 +57,52 @@ def is_postgres() -> bool:
 
 def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Checks a pooled connection before use only if it sat idle `idle_seconds`.
+
+    `pool_pre_ping` pings before every checkout: a round trip of its own on
+    every request, a fifth of a check-in's database time. A connection just
+    returned by another request is known good; one that waited in the pool
+    is where a database restart or a firewall could have cut it unnoticed.
+    (A connection that breaks mid-request is still caught: SQLAlchemy sees
+    the disconnect and invalidates the pool, as with pre-ping.)
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:  # the pool discards this connection and checks out another
+            raise sa.exc.DisconnectionError("idle pooled connection was closed by the server")
+
+
+@contextlib.contextmanager
+def autocommit_connection():
+    """A pooled driver (psycopg) connection in autocommit mode, each statement
+    its own transaction, for a hot path of single statements: it skips
+    SQLAlchemy's per-statement work (result metadata, switching the isolation
+    level), which was 40% of a self check-in's database CPU."""
+    pooled = db.engine.raw_connection()
+    driver = pooled.driver_connection
+    try:
+        driver.autocommit = True
+        yield driver
+    finally:
+        if driver.closed:  # the server went away mid-statement
+            pooled.invalidate()
+        else:
+            driver.autocommit = False
+        pooled.close()
