@@ -10,11 +10,23 @@ from orgs.scope import require
 from volunteers.models import User
 
 from .models import Activity, PassSecret
+from .services import new_secret
 
 
 def checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
     """The activity's current check-in code. Raises FORBIDDEN unless staff."""
     require(actor, "operate", activity.org)
+    return codes.issue("checkin", activity.id, activity.code_secret, now=now)
+
+
+def rotate_checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
+    """A new code secret for the activity: every code issued before, including
+    the previous window's, is refused at once (a photo of the door QR went
+    round a chat group). Door screens pick the new code up on their next poll.
+    Raises FORBIDDEN unless staff."""
+    require(actor, "operate", activity.org)
+    activity.code_secret = new_secret()
+    db.session.flush()
     return codes.issue("checkin", activity.id, activity.code_secret, now=now)
 
 

@@ -100,6 +100,15 @@ def checkin_code(activity):
     return passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
 
 
+@blp.route("/activities/<int:activity_id>/checkin-code/rotate", methods=["POST"])
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.response(200, CodeOut)
+def rotate_checkin_code(activity):
+    """Revokes every code shown so far (e.g. a photo of the QR went round); returns the new one."""
+    return passes.rotate_checkin_code(actor=current_user(), activity=activity, now=clock.now())
+
+
 @blp.route("/activities/<int:activity_id>/checkin-code.png", methods=["GET"])
 @login_required
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)

@@ -344,3 +344,29 @@ def test_checkin_goes_through_when_the_rate_limit_storage_is_down(client, site, 
     code = code_of(client, site["staff"], site["activity"]["id"])
     response = checkin(client, site["resident"], code)
     assert response.status_code == 200 and response.get_json()["first"] is True
+
+
+def test_rotating_the_checkin_code_revokes_every_earlier_code(app, client, actors, site, frozen):
+    activity_id, staff = site["activity"]["id"], site["staff"]
+    early = actors.resident()
+    register(client, early, activity_id)
+    previous = code_of(client, staff, activity_id)
+    frozen.advance(seconds=30)
+    current = code_of(client, staff, activity_id)
+    assert checkin(client, early, current).status_code == 200  # both codes work until the rotation
+    url = f"{API}/activities/{activity_id}/checkin-code/rotate"
+    rotated = client.post(url, headers=staff.headers)
+    assert rotated.status_code == 200
+    body = rotated.get_json()
+    assert set(body) == {"code", "expires_at", "refresh_at"} and body["code"] not in (previous, current)
+    for revoked in (previous, current):
+        assert_error(checkin(client, site["resident"], revoked), 400, "CODE_INVALID")
+    assert code_of(client, staff, activity_id) == body["code"]
+    accepted = checkin(client, site["resident"], body["code"])
+    assert accepted.status_code == 200 and accepted.get_json()["first"] is True
+    assert [r[3:5] for r in log_rows(app, activity_id)] == [
+        ("accepted", None), ("refused", "CODE_INVALID"), ("refused", "CODE_INVALID"), ("accepted", None)]
+    assert_error(client.post(url), 401, "UNAUTHENTICATED")
+    assert_error(client.post(url, headers=site["resident"].headers), 403, "FORBIDDEN")
+    assert_error(client.post(f"{API}/activities/99999/checkin-code/rotate", headers=staff.headers),
+                 404, "NOT_FOUND")
