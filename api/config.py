@@ -32,6 +32,8 @@ def from_environment() -> dict:
         "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", "30")),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_CHECKIN": env.get("RATELIMIT_CHECKIN", "60 per minute"),
+        # Per worker: a pass or manual check-in takes a few seconds, so this is never reached by hand.
+        "RATELIMIT_STAFF_SCAN": env.get("RATELIMIT_STAFF_SCAN", "120 per minute"),
         # Most points one person may earn from activities starting on one local day (unset: no cap).
         "POINTS_DAILY_CAP": int(env["POINTS_DAILY_CAP"]) if env.get("POINTS_DAILY_CAP") else None,
         # How often check-in codes and passes rotate; the previous one stays valid one more period.

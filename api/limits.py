@@ -56,11 +56,11 @@ def _signed_in_user() -> str:
         return f"ip:{get_remote_address()}"
 
 
-def _hit_checkin_limit() -> None:
+def _hit_user_limit(name: str) -> None:
     if not limiter.enabled:
         return
-    item = _parsed(current_app.config["RATELIMIT_CHECKIN"])
-    key = (current_app.config["RATELIMIT_KEY_PREFIX"], _signed_in_user(), "checkin")
+    item = _parsed(current_app.config[name])
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], _signed_in_user(), name)
     try:
         strategy = limiter.limiter
         if strategy.hit(item, *key):
@@ -72,18 +72,26 @@ def _hit_checkin_limit() -> None:
     raise TooManyRequests(retry_after=max(1, int(reset_at - time.time()) + 1))
 
 
-def checkin_limits(view):
-    """Check-in attempts per signed-in user (RATELIMIT_CHECKIN).
+def per_user_limit(config_name: str):
+    """Requests per signed-in user, the figure read from config `config_name`
+    (e.g. RATELIMIT_CHECKIN).
 
-    The hot path of the door-side rush, so the limit is taken straight from
-    Flask-Limiter's own storage and strategy (one Redis round trip) instead of
-    its per-request bookkeeping and X-RateLimit headers, which measured a
-    quarter of a check-in's CPU (bench/bench_checkin.py).
+    Check-in is the hot path of the door-side rush, so the limit is taken
+    straight from Flask-Limiter's own storage and strategy (one Redis round
+    trip) instead of its per-request bookkeeping and X-RateLimit headers,
+    which measured a quarter of a check-in's CPU (bench/bench_checkin.py).
     """
 
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        _hit_checkin_limit()
-        return view(*args, **kwargs)
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            _hit_user_limit(config_name)
+            return view(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+checkin_limits = per_user_limit("RATELIMIT_CHECKIN")
+staff_scan_limits = per_user_limit("RATELIMIT_STAFF_SCAN")

@@ -5,7 +5,7 @@ from activities import attendance as attendance_service
 from activities import checkin, door_scan, kiosk, passes
 from activities.checkin import Scan
 from api.auth import claimed_user_id, current_user, load, login_required, token_required
-from api.limits import checkin_limits
+from api.limits import checkin_limits, staff_scan_limits
 from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
                                     ManualCheckinIn, PassOut, RegistrationOut, ScanLogOut, StaffScanIn)
 from api.schemas.common import PageArgs, page_of
@@ -39,6 +39,7 @@ def self_checkin(body):
 
 
 @blp.route("/activities/<int:activity_id>/scan", methods=["POST"])
+@staff_scan_limits
 @login_required
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)
 @blp.arguments(StaffScanIn)
@@ -52,6 +53,7 @@ def staff_scan(body, activity):
 
 @blp.route("/activities/<int:activity_id>/registrations/<int:registration_id>/checkin",
            methods=["POST"])
+@staff_scan_limits
 @login_required
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)
 @blp.arguments(ManualCheckinIn)

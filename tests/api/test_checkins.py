@@ -370,3 +370,19 @@ def test_rotating_the_checkin_code_revokes_every_earlier_code(app, client, actor
     assert_error(client.post(url, headers=site["resident"].headers), 403, "FORBIDDEN")
     assert_error(client.post(f"{API}/activities/99999/checkin-code/rotate", headers=staff.headers),
                  404, "NOT_FOUND")
+
+
+def test_staff_scans_are_rate_limited_per_worker(app, client, actors, site, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_STAFF_SCAN", "2 per minute")
+    activity_id, staff = site["activity"]["id"], site["staff"]
+    scan_url = f"{API}/activities/{activity_id}/scan"
+    assert client.post(scan_url, json={"code": "garbage", "action": "in"}, headers=staff.headers).status_code == 400
+    manual = client.post(f"{API}/activities/{activity_id}/registrations/99999/checkin", json={"action": "in"},
+                         headers=staff.headers)
+    assert manual.status_code == 404
+    assert_error(client.post(scan_url, json={"code": "garbage", "action": "in"}, headers=staff.headers),
+                 429, "RATE_LIMITED")
+    # Another worker, and residents' own scans, have budgets of their own.
+    other = actors.staff(site["tree"]["room_a"], "worker")
+    assert client.post(scan_url, json={"code": "garbage", "action": "in"}, headers=other.headers).status_code == 400
+    assert checkin(client, site["resident"], code_of(client, staff, activity_id)).status_code == 200
