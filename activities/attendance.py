@@ -34,20 +34,27 @@ def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Regis
                  registration_id=target.registration_id, annuls_id=target.id)
     except sa.exc.IntegrityError:
         raise Conflict("CONFLICT", "该记录已被撤销")
-    _recompute(registration)
+    recompute_times(registration)
     return registration
 
 
-def _recompute(registration: Registration) -> None:
+def standing_scans(registration_id: int, action: str) -> tuple:
+    """Conditions for the registration's accepted scans of `action` not annulled since."""
     annulled = sa.select(CheckinLog.annuls_id).where(
-        CheckinLog.registration_id == registration.id, CheckinLog.annuls_id.is_not(None))
-
-    def first(action, after=None):
-        stmt = sa.select(sa.func.min(CheckinLog.created_at)).where(
-            CheckinLog.registration_id == registration.id, CheckinLog.action == action,
+        CheckinLog.registration_id == registration_id, CheckinLog.annuls_id.is_not(None))
+    return (CheckinLog.registration_id == registration_id, CheckinLog.action == action,
             CheckinLog.result == "accepted", CheckinLog.id.not_in(annulled))
+
+
+def recompute_times(registration: Registration) -> None:
+    """The registration's times from its log: the earliest accepted check-in
+    that stands (not annulled), and the earliest check-out at or after it,
+    by when each scan happened (live or uploaded later from offline)."""
+    def first(action, after=None):
+        stmt = sa.select(sa.func.min(CheckinLog.occurred_at)).where(
+            *standing_scans(registration.id, action))
         if after is not None:
-            stmt = stmt.where(CheckinLog.created_at >= after)
+            stmt = stmt.where(CheckinLog.occurred_at >= after)
         return db.session.scalar(stmt)
 
     registration.checked_in_at = first("in")

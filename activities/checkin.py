@@ -53,13 +53,15 @@ _LOG_ROW = CheckinLog.__table__.insert().returning(CheckinLog.__table__.c.id)
 
 
 def _log_params(scan: Scan, *, now, activity_id=None, user_id=None, registration_id=None,
-                result="accepted", reason=None, method=None, action=None, annuls_id=None) -> dict:
+                result="accepted", reason=None, method=None, action=None, annuls_id=None,
+                occurred_at=None, client_ref=None) -> dict:
     return {
         "activity_id": activity_id, "registration_id": registration_id, "user_id": user_id,
         "actor_id": scan.actor_id, "action": action or scan.action, "method": method or scan.method,
         "result": result, "reason": reason, "annuls_id": annuls_id,
         "device": (scan.device or None) and scan.device[:200], "client_at": scan.client_at,
-        "lat": scan.lat, "lng": scan.lng, "created_at": now,
+        "lat": scan.lat, "lng": scan.lng, "occurred_at": occurred_at or now, "client_ref": client_ref,
+        "created_at": now,
     }
 
 
@@ -137,10 +139,11 @@ _CHECK_IN_AND_LOG = sa.text("""
         RETURNING id
     )
     INSERT INTO checkin_log (activity_id, registration_id, user_id, actor_id, action, method,
-                             result, reason, annuls_id, device, client_at, lat, lng, created_at)
+                             result, reason, annuls_id, device, client_at, lat, lng, occurred_at,
+                             created_at)
     SELECT :activity_id, :registration_id, :user_id, :actor_id, :action, :method,
            CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'accepted' ELSE 'repeat' END,
-           NULL, NULL, :device, :client_at, :lat, :lng, :created_at
+           NULL, NULL, :device, :client_at, :lat, :lng, :created_at, :created_at
     RETURNING id, result
 """).bindparams(
     sa.bindparam("created_at", type_=UTCDateTime), sa.bindparam("client_at", type_=UTCDateTime),

@@ -64,10 +64,11 @@ _CHECK_IN_AND_LOG = """
         RETURNING registrations.id
     ), logged AS (
         INSERT INTO checkin_log (activity_id, registration_id, user_id, actor_id, action, method,
-                                 result, device, client_at, lat, lng, created_at)
+                                 result, device, client_at, lat, lng, occurred_at, created_at)
         SELECT %(activity_id)s, target.id, %(user_id)s, %(actor_id)s, 'in', 'self',
                CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'accepted' ELSE 'repeat' END,
-               %(device)s::text, %(client_at)s::timestamptz, %(lat)s::float8, %(lng)s::float8, %(now)s
+               %(device)s::text, %(client_at)s::timestamptz, %(lat)s::float8, %(lng)s::float8,
+               %(now)s, %(now)s
         FROM target
         RETURNING id, registration_id, result
     )

@@ -95,11 +95,16 @@ class CheckinLog(db.Model):
 
     `result` is `accepted` (changed the registration), `repeat` (nothing to
     change), `refused` (see `reason`) or, for action `annul`, `accepted` with
-    `annuls_id` naming the row it cancels.
+    `annuls_id` naming the row it cancels. `occurred_at` is when the scan
+    happened: `created_at` (the server's time) for a live scan, the device's
+    scan time for one a staff device kept offline and uploaded later, whose
+    `client_ref` (the device's id for it, unique per worker) makes re-uploads
+    harmless.
     """
 
     __tablename__ = "checkin_log"
-    __table_args__ = (sa.Index("ix_checkin_log_activity_id_id", "activity_id", "id"),)
+    __table_args__ = (sa.Index("ix_checkin_log_activity_id_id", "activity_id", "id"),
+                      sa.UniqueConstraint("actor_id", "client_ref"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id"))
@@ -115,6 +120,8 @@ class CheckinLog(db.Model):
     client_at: Mapped[object | None] = mapped_column(UTCDateTime)
     lat: Mapped[float | None] = mapped_column(sa.Float)
     lng: Mapped[float | None] = mapped_column(sa.Float)
+    occurred_at: Mapped[object] = mapped_column(UTCDateTime)
+    client_ref: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime)
 
 

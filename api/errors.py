@@ -31,6 +31,7 @@ STATUS_BY_CODE = {
     "ALREADY_REGISTERED": 409,
     "CHECKIN_NOT_OPEN": 409,
     "NOT_CHECKED_IN": 409,
+    "SCAN_TIME_INVALID": 409,  # only ever a refused offline scan's reason
     "NOT_ENDED": 409,
     "ALREADY_SETTLED": 409,
     "INSUFFICIENT_POINTS": 409,

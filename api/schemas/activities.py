@@ -154,6 +154,48 @@ class ManualCheckinIn(ScanFields):
     pass
 
 
+class OfflineScanIn(Schema):
+    client_ref = Text(max_len=64, required=True)  # the device's own id for the scan
+    action = fields.String(load_default="in", validate=validate.OneOf(ACTIONS))
+    scanned_at = Instant(required=True)
+    code = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    registration_id = StrictInteger(load_default=None)
+
+    @validates_schema
+    def _one_way(self, data, **kwargs):
+        if (data.get("code") is None) == (data.get("registration_id") is None):
+            raise ValidationError("须给出 code（扫码）或 registration_id（手工签到）之一", "code")
+
+
+MAX_OFFLINE_SCANS = 500
+
+
+class OfflineScansIn(Schema):
+    device_id = Text(max_len=200, required=False, load_default=None)
+    scans = fields.List(fields.Nested(OfflineScanIn), required=True,
+                        validate=validate.Length(min=1, max=MAX_OFFLINE_SCANS))
+
+    @validates_schema
+    def _distinct_refs(self, data, **kwargs):
+        refs = [scan["client_ref"] for scan in data.get("scans", [])]
+        if len(set(refs)) != len(refs):
+            raise ValidationError("client_ref 在一批中须各不相同", "scans")
+
+
+class OfflineResultOut(Schema):
+    client_ref = fields.String()
+    result = fields.String()
+    reason = fields.String(allow_none=True)
+    scan_id = fields.Integer()
+    registration_id = fields.Integer(allow_none=True)
+    checked_in_at = Instant(allow_none=True)
+    checked_out_at = Instant(allow_none=True)
+
+
+class OfflineResultsOut(Schema):
+    results = fields.List(fields.Nested(OfflineResultOut))
+
+
 class CheckinOut(Schema):
     registration_id = fields.Integer()
     activity_id = fields.Integer()
@@ -177,6 +219,8 @@ class ScanLogOut(Schema):
     annuls_id = fields.Integer(allow_none=True)
     device = fields.String(allow_none=True)
     client_at = Instant(allow_none=True)
+    occurred_at = Instant()
+    client_ref = fields.String(allow_none=True)
     created_at = Instant()
 
 

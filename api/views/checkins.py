@@ -2,12 +2,13 @@ from flask import Response, request
 from flask_smorest import Blueprint
 
 from activities import attendance as attendance_service
-from activities import checkin, door_scan, kiosk, passes
+from activities import checkin, door_scan, kiosk, offline, passes
 from activities.checkin import Scan
 from api.auth import claimed_user_id, current_user, load, login_required, token_required
 from api.limits import checkin_limits, staff_scan_limits
 from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
-                                    ManualCheckinIn, PassOut, RegistrationOut, ScanLogOut, StaffScanIn)
+                                    ManualCheckinIn, OfflineResultsOut, OfflineScansIn, PassOut,
+                                    RegistrationOut, ScanLogOut, StaffScanIn)
 from api.schemas.common import PageArgs, page_of
 from core import clock, qr
 
@@ -63,6 +64,21 @@ def manual_checkin(body, activity, registration_id):
     actor = current_user()
     return checkin.manual_checkin(actor=actor, activity=activity, registration_id=registration_id,
                                   scan=_scan(body, "manual", actor.id), now=clock.now())
+
+
+@blp.route("/activities/<int:activity_id>/scans/offline", methods=["POST"])
+@staff_scan_limits
+@login_required
+@load(visible_activity, "activity_id", **STAFF_ACTIVITY)
+@blp.arguments(OfflineScansIn)
+@blp.response(200, OfflineResultsOut)
+def upload_offline_scans(body, activity):
+    """Scans a staff device made without a network, each judged as of its `scanned_at`.
+    One result per scan, in the order sent; uploading the same batch again is harmless."""
+    scans = [offline.OfflineScan(**scan) for scan in body["scans"]]
+    return {"results": offline.upload(actor=current_user(), activity=activity, scans=scans,
+                                      device=body["device_id"] or request.headers.get("User-Agent"),
+                                      now=clock.now())}
 
 
 @blp.route("/activities/<int:activity_id>/checkins", methods=["GET"])

@@ -3,6 +3,7 @@ import base64
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -138,3 +139,55 @@ def test_the_check_in_log_refuses_updates_and_deletes(app, client, actors, froze
             db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckinLog)) == 1
     assert activity["status"] == "published"
+
+
+def _offline_site(client, actors, frozen, people: int):
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"])
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
+    residents = [actors.resident() for _ in range(people)]
+    registrations = [client.post(f"{API}/activities/{activity['id']}/registrations", json={"role": "participant"},
+                                 headers=r.headers).get_json()["id"] for r in residents]
+    return tree, staff, activity, registrations
+
+
+def test_one_offline_batch_uploaded_ten_times_at_once_is_logged_once(app, client, actors, frozen):
+    _, staff, activity, registrations = _offline_site(client, actors, frozen, 5)
+    scans = [{"client_ref": f"scan-{i}", "registration_id": rid,
+              "scanned_at": (frozen.current + timedelta(seconds=i)).isoformat()} for i, rid in enumerate(registrations)]
+    frozen.advance(minutes=1)
+    url = f"{API}/activities/{activity['id']}/scans/offline"
+    responses = race(app, 10, lambda c, i: c.post(url, json={"scans": scans}, headers=staff.headers))
+    assert [r.status_code for r in responses] == [200] * 10
+    assert len({str(r.get_json()) for r in responses}) == 1
+    assert {r["result"] for r in responses[0].get_json()["results"]} == {"accepted"}
+    with app.app_context():
+        rows = db.session.scalar(sa.select(sa.func.count()).select_from(CheckinLog))
+    assert rows == 5
+
+
+def test_offline_batches_crossing_each_other_do_not_deadlock(app, client, actors, frozen):
+    tree, _, activity, registrations = _offline_site(client, actors, frozen, 4)
+    workers = [actors.staff(tree["room_a"], "worker") for _ in range(8)]
+    start = frozen.current
+    frozen.advance(minutes=1)
+    url = f"{API}/activities/{activity['id']}/scans/offline"
+
+    def batch(i):  # half the workers go through the people one way, half the other way
+        order = registrations if i % 2 else list(reversed(registrations))
+        return [{"client_ref": f"w{i}-{rid}", "registration_id": rid,
+                 "scanned_at": (start + timedelta(seconds=i + k)).isoformat()} for k, rid in enumerate(order)]
+
+    responses = race(app, len(workers), lambda c, i: c.post(url, json={"scans": batch(i)},
+                                                             headers=workers[i].headers))
+    assert [r.status_code for r in responses] == [200] * len(workers)
+    with app.app_context():
+        times = dict(db.session.execute(sa.select(Registration.id, Registration.checked_in_at)
+                                        .where(Registration.activity_id == activity["id"])).all())
+    # Each person's check-in is the earliest scan of them in any batch.
+    earliest = {}
+    for i in range(len(workers)):
+        for scan in batch(i):
+            moment = datetime.fromisoformat(scan["scanned_at"])
+            earliest[scan["registration_id"]] = min(earliest.get(scan["registration_id"], moment), moment)
+    assert times == earliest

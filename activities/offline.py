@@ -1,0 +1,171 @@
+"""Scans a staff device made without a network, uploaded when it is back.
+
+At a door in a basement or a village hall the worker's phone often has no
+signal. The app keeps scanning passes (and ticking residents off by
+registration), stores each scan with the time it happened and an id of its
+own, and uploads them later in one batch. Each scan is judged as if it had
+arrived when it was made: the pass's window, the check-in window and the
+registration at `scanned_at`. The registration's times are then recomputed
+from the log (`attendance.recompute_times`), so an offline check-in made
+before a live one moves the check-in earlier, as the person was there since.
+
+Every scan of the batch becomes one log row, accepted or refused, with the
+server's time (`created_at`) and the device's (`occurred_at`, `client_at`).
+The device's id for a scan (`client_ref`) is unique per worker, so uploading
+a batch again, after a dropped answer, logs nothing twice and answers the same.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from core.db import db
+from core.errors import DomainError
+from orgs.scope import require
+
+from .attendance import recompute_times, standing_scans
+from .checkin import Scan, _check_open, _walk_in, log_scan
+from .models import Activity, CheckinLog, Registration
+from .passes import user_of_pass
+from .services import lock
+
+MAX_CLOCK_AHEAD = timedelta(minutes=5)  # a device clock running a little fast
+
+
+@dataclass(frozen=True)
+class OfflineScan:
+    client_ref: str
+    action: str  # in, out
+    scanned_at: object
+    code: str | None = None  # a pass
+    registration_id: int | None = None  # ticked off by hand
+
+
+@dataclass(frozen=True)
+class OfflineResult:
+    client_ref: str
+    result: str  # accepted, repeat, refused
+    reason: str | None
+    scan_id: int
+    registration_id: int | None
+    checked_in_at: object
+    checked_out_at: object
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, user_id=None, registration_id=None):
+        self.code, self.user_id, self.registration_id = code, user_id, registration_id
+
+
+def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str | None, now) -> list[OfflineResult]:
+    """Logs and applies each scan as of its `scanned_at`; results in the order given.
+
+    Raises FORBIDDEN unless staff. A scan is refused (not raised) with
+    SCAN_TIME_INVALID (later than now, or older than OFFLINE_SCAN_MAX_HOURS),
+    ALREADY_SETTLED, CHECKIN_NOT_OPEN, CODE_INVALID, CODE_EXPIRED (the pass
+    was not current at `scanned_at`), NOT_FOUND (a registration of another
+    activity), NOT_REGISTERED or NOT_CHECKED_IN.
+    """
+    require(actor, "operate", activity.org)
+    # Uploads for one activity take turns, as enrolment and settlement do: two devices
+    # whose batches touch the same people in another order cannot deadlock, and a
+    # settlement cannot read times an upload is changing.
+    activity = lock(activity)
+    results = {}
+    # In the order they happened, so a check-out follows its check-in.
+    for scan in sorted(scans, key=lambda s: s.scanned_at):
+        results[scan.client_ref] = _upload_one(actor, activity, scan, device, now)
+    return [results[scan.client_ref] for scan in scans]
+
+
+def _upload_one(actor, activity, scan: OfflineScan, device, now) -> OfflineResult:
+    earlier = _logged(actor.id, scan.client_ref)
+    if earlier is not None:
+        return _result_of(earlier, scan, activity.id)
+    method = "staff" if scan.code is not None else "manual"
+    log = Scan(method=method, action=scan.action, actor_id=actor.id, device=device, client_at=scan.scanned_at)
+    fields = dict(now=now, activity_id=activity.id, occurred_at=scan.scanned_at, client_ref=scan.client_ref)
+    try:
+        with db.session.begin_nested():
+            try:
+                registration, method = _apply(activity, scan, now)
+            except _Refused as refusal:
+                log_scan(log, result="refused", reason=refusal.code, user_id=refusal.user_id,
+                         registration_id=refusal.registration_id, **fields)
+            else:
+                # The registration's times are the earliest standing scans, so
+                # this one changes them only if it is earlier than the one in place.
+                current = registration.checked_in_at if scan.action == "in" else registration.checked_out_at
+                changes = current is None or scan.scanned_at < current
+                log_scan(log, method=method, result="accepted" if changes else "repeat",
+                         user_id=registration.user_id, registration_id=registration.id, **fields)
+                if changes:
+                    recompute_times(registration)
+    except sa.exc.IntegrityError:  # the same scan, uploaded at the same moment by a retry
+        pass
+    return _result_of(_logged(actor.id, scan.client_ref), scan, activity.id)
+
+
+def _apply(activity: Activity, scan: OfflineScan, now):
+    """Checks the scan as of `scanned_at`; the locked registration and the method logged."""
+    max_age = timedelta(hours=current_app.config["OFFLINE_SCAN_MAX_HOURS"])
+    if not now - max_age <= scan.scanned_at <= now + MAX_CLOCK_AHEAD:
+        raise _Refused("SCAN_TIME_INVALID")
+    if activity.status == "settled":
+        raise _Refused("ALREADY_SETTLED")
+    if scan.code is not None:
+        try:
+            user_id = user_of_pass(scan.code, scan.scanned_at)
+        except DomainError as error:
+            raise _Refused(error.code)
+        registration = _locked(Registration.activity_id == activity.id, Registration.user_id == user_id)
+    else:
+        registration = _locked(Registration.id == scan.registration_id)
+        if registration is None or registration.activity_id != activity.id:
+            raise _Refused("NOT_FOUND")
+        user_id = registration.user_id
+    registration_id = registration.id if registration is not None else None
+    try:
+        _check_open(activity, scan.scanned_at)
+    except DomainError as error:
+        raise _Refused(error.code, user_id, registration_id)
+    method = "staff" if scan.code is not None else "manual"
+    if registration is None or registration.status != "confirmed":
+        if scan.action != "in" or not activity.is_walk_in_allowed:
+            raise _Refused("NOT_REGISTERED", user_id, registration_id)
+        registration_id = _walk_in(activity, user_id, registration, scan.scanned_at)
+        registration = _locked(Registration.id == registration_id)
+        method = "walk_in"
+    if scan.action == "out" and not _checked_in_by(registration.id, scan.scanned_at):
+        raise _Refused("NOT_CHECKED_IN", user_id, registration.id)
+    return registration, method
+
+
+def _locked(*conditions) -> Registration | None:
+    """The registration, locked like a live scan's update locks it, so the two serialize."""
+    return db.session.scalars(
+        sa.select(Registration).where(*conditions).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _checked_in_by(registration_id: int, moment) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        *standing_scans(registration_id, "in"), CheckinLog.occurred_at <= moment)))
+
+
+def _logged(actor_id: int, client_ref: str) -> CheckinLog | None:
+    return db.session.scalars(sa.select(CheckinLog).where(
+        CheckinLog.actor_id == actor_id, CheckinLog.client_ref == client_ref)).one_or_none()
+
+
+def _result_of(row: CheckinLog, scan: OfflineScan, activity_id: int) -> OfflineResult:
+    """What the logged scan came to, with the registration's times as they are now.
+    A device that sent another scan under the same id learns that nothing was done."""
+    times = (None, None)
+    if row.registration_id is not None:
+        times = db.session.execute(sa.select(Registration.checked_in_at, Registration.checked_out_at)
+                                   .where(Registration.id == row.registration_id)).one()
+    if (row.activity_id, row.action, row.occurred_at) != (activity_id, scan.action, scan.scanned_at):
+        return OfflineResult(row.client_ref, "refused", "IDEMPOTENCY_CONFLICT", row.id, row.registration_id, *times)
+    return OfflineResult(row.client_ref, row.result, row.reason, row.id, row.registration_id, *times)
