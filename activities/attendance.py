@@ -38,28 +38,39 @@ def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Regis
     return registration
 
 
-def standing_scans(registration_id: int, action: str) -> tuple:
-    """Conditions for the registration's accepted scans of `action` not annulled since."""
-    annulled = sa.select(CheckinLog.annuls_id).where(
-        CheckinLog.registration_id == registration_id, CheckinLog.annuls_id.is_not(None))
-    return (CheckinLog.registration_id == registration_id, CheckinLog.action == action,
-            CheckinLog.result == "accepted", CheckinLog.id.not_in(annulled))
+_log = CheckinLog.__table__
+# Built once (every offline scan recomputes): the registration's accepted scans
+# that stand (not annulled since), then the earliest check-in and the earliest
+# check-out at or after it, by when each scan happened.
+_standing = (sa.select(_log.c.action, _log.c.occurred_at)
+             .where(_log.c.registration_id == sa.bindparam("registration_id"),
+                    _log.c.result == "accepted", _log.c.action.in_(("in", "out")),
+                    _log.c.id.not_in(sa.select(_log.c.annuls_id).where(
+                        _log.c.registration_id == sa.bindparam("registration_id"),
+                        _log.c.annuls_id.is_not(None))))
+             .cte("standing"))
+_first_in = (sa.select(sa.func.min(_standing.c.occurred_at).label("at"))
+             .where(_standing.c.action == "in").cte("first_in"))
+_TIMES_FROM_LOG = sa.select(
+    _first_in.c.at,
+    sa.select(sa.func.min(_standing.c.occurred_at))
+    .where(_standing.c.action == "out", _standing.c.occurred_at >= _first_in.c.at).scalar_subquery())
+
+
+def checked_in_by(registration_id: int, moment) -> bool:
+    """Whether a check-in of the registration that stands happened at or before `moment`."""
+    return db.session.scalar(
+        sa.select(sa.exists().where(_standing.c.action == "in", _standing.c.occurred_at <= moment)),
+        {"registration_id": registration_id})
 
 
 def recompute_times(registration: Registration) -> None:
     """The registration's times from its log: the earliest accepted check-in
     that stands (not annulled), and the earliest check-out at or after it,
     by when each scan happened (live or uploaded later from offline)."""
-    def first(action, after=None):
-        stmt = sa.select(sa.func.min(CheckinLog.occurred_at)).where(
-            *standing_scans(registration.id, action))
-        if after is not None:
-            stmt = stmt.where(CheckinLog.occurred_at >= after)
-        return db.session.scalar(stmt)
-
-    registration.checked_in_at = first("in")
-    registration.checked_out_at = first("out", registration.checked_in_at) \
-        if registration.checked_in_at else None
+    checked_in_at, checked_out_at = db.session.execute(
+        _TIMES_FROM_LOG, {"registration_id": registration.id}).one()
+    registration.checked_in_at, registration.checked_out_at = checked_in_at, checked_out_at
     db.session.flush()
 
 

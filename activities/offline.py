@@ -24,7 +24,7 @@ from core.db import db
 from core.errors import DomainError
 from orgs.scope import require
 
-from .attendance import recompute_times, standing_scans
+from .attendance import checked_in_by, recompute_times
 from .checkin import Scan, _check_open, _walk_in, log_scan
 from .models import Activity, CheckinLog, Registration
 from .passes import user_of_pass
@@ -72,17 +72,18 @@ def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str |
     # whose batches touch the same people in another order cannot deadlock, and a
     # settlement cannot read times an upload is changing.
     activity = lock(activity)
+    uploaded_before = {row.client_ref: row for row in db.session.scalars(sa.select(CheckinLog).where(
+        CheckinLog.actor_id == actor.id, CheckinLog.client_ref.in_([scan.client_ref for scan in scans])))}
     results = {}
     # In the order they happened, so a check-out follows its check-in.
     for scan in sorted(scans, key=lambda s: s.scanned_at):
-        results[scan.client_ref] = _upload_one(actor, activity, scan, device, now)
+        earlier = uploaded_before.get(scan.client_ref)
+        results[scan.client_ref] = (_result_of(earlier, scan, activity.id) if earlier is not None
+                                    else _upload_one(actor, activity, scan, device, now))
     return [results[scan.client_ref] for scan in scans]
 
 
 def _upload_one(actor, activity, scan: OfflineScan, device, now) -> OfflineResult:
-    earlier = _logged(actor.id, scan.client_ref)
-    if earlier is not None:
-        return _result_of(earlier, scan, activity.id)
     method = "staff" if scan.code is not None else "manual"
     log = Scan(method=method, action=scan.action, actor_id=actor.id, device=device, client_at=scan.scanned_at)
     fields = dict(now=now, activity_id=activity.id, occurred_at=scan.scanned_at, client_ref=scan.client_ref)
@@ -91,20 +92,22 @@ def _upload_one(actor, activity, scan: OfflineScan, device, now) -> OfflineResul
             try:
                 registration, method = _apply(activity, scan, now)
             except _Refused as refusal:
-                log_scan(log, result="refused", reason=refusal.code, user_id=refusal.user_id,
-                         registration_id=refusal.registration_id, **fields)
-            else:
-                # The registration's times are the earliest standing scans, so
-                # this one changes them only if it is earlier than the one in place.
-                current = registration.checked_in_at if scan.action == "in" else registration.checked_out_at
-                changes = current is None or scan.scanned_at < current
-                log_scan(log, method=method, result="accepted" if changes else "repeat",
-                         user_id=registration.user_id, registration_id=registration.id, **fields)
-                if changes:
-                    recompute_times(registration)
-    except sa.exc.IntegrityError:  # the same scan, uploaded at the same moment by a retry
-        pass
-    return _result_of(_logged(actor.id, scan.client_ref), scan, activity.id)
+                scan_id = log_scan(log, result="refused", reason=refusal.code, user_id=refusal.user_id,
+                                   registration_id=refusal.registration_id, **fields)
+                return OfflineResult(scan.client_ref, "refused", refusal.code, scan_id,
+                                     refusal.registration_id, *_times(refusal.registration_id))
+            # The registration's times are the earliest standing scans, so
+            # this one changes them only if it is earlier than the one in place.
+            current = registration.checked_in_at if scan.action == "in" else registration.checked_out_at
+            result = "accepted" if current is None or scan.scanned_at < current else "repeat"
+            scan_id = log_scan(log, method=method, result=result, user_id=registration.user_id,
+                               registration_id=registration.id, **fields)
+            if result == "accepted":
+                recompute_times(registration)
+            return OfflineResult(scan.client_ref, result, None, scan_id, registration.id,
+                                 registration.checked_in_at, registration.checked_out_at)
+    except sa.exc.IntegrityError:  # the same id, uploaded at this moment by another request
+        return _result_of(_logged(actor.id, scan.client_ref), scan, activity.id)
 
 
 def _apply(activity: Activity, scan: OfflineScan, now):
@@ -137,7 +140,7 @@ def _apply(activity: Activity, scan: OfflineScan, now):
         registration_id = _walk_in(activity, user_id, registration, scan.scanned_at)
         registration = _locked(Registration.id == registration_id)
         method = "walk_in"
-    if scan.action == "out" and not _checked_in_by(registration.id, scan.scanned_at):
+    if scan.action == "out" and not checked_in_by(registration.id, scan.scanned_at):
         raise _Refused("NOT_CHECKED_IN", user_id, registration.id)
     return registration, method
 
@@ -149,11 +152,6 @@ def _locked(*conditions) -> Registration | None:
     ).one_or_none()
 
 
-def _checked_in_by(registration_id: int, moment) -> bool:
-    return db.session.scalar(sa.select(sa.exists().where(
-        *standing_scans(registration_id, "in"), CheckinLog.occurred_at <= moment)))
-
-
 def _logged(actor_id: int, client_ref: str) -> CheckinLog | None:
     return db.session.scalars(sa.select(CheckinLog).where(
         CheckinLog.actor_id == actor_id, CheckinLog.client_ref == client_ref)).one_or_none()
@@ -162,10 +160,14 @@ def _logged(actor_id: int, client_ref: str) -> CheckinLog | None:
 def _result_of(row: CheckinLog, scan: OfflineScan, activity_id: int) -> OfflineResult:
     """What the logged scan came to, with the registration's times as they are now.
     A device that sent another scan under the same id learns that nothing was done."""
-    times = (None, None)
-    if row.registration_id is not None:
-        times = db.session.execute(sa.select(Registration.checked_in_at, Registration.checked_out_at)
-                                   .where(Registration.id == row.registration_id)).one()
+    times = _times(row.registration_id)
     if (row.activity_id, row.action, row.occurred_at) != (activity_id, scan.action, scan.scanned_at):
         return OfflineResult(row.client_ref, "refused", "IDEMPOTENCY_CONFLICT", row.id, row.registration_id, *times)
     return OfflineResult(row.client_ref, row.result, row.reason, row.id, row.registration_id, *times)
+
+
+def _times(registration_id: int | None) -> tuple:
+    if registration_id is None:
+        return None, None
+    return db.session.execute(sa.select(Registration.checked_in_at, Registration.checked_out_at)
+                              .where(Registration.id == registration_id)).one()
