@@ -5,6 +5,7 @@ from core.db import db
 from core.errors import Conflict, Invalid, NotFound
 from core.paging import Page, keyset_page
 from core.passwords import hash_password
+from volunteers.credentials import set_password
 from volunteers.models import User
 
 from .models import KINDS, Org, StaffRole
@@ -101,3 +102,17 @@ def add_staff(*, actor, org: Org, phone: str, name: str, password: str, role: st
         return existing, False
     db.session.refresh(user, ["roles"])
     return staff_role, True
+
+
+def reset_staff_password(*, actor, org: Org, user_id: int, password: str, now) -> StaffRole:
+    """An admin sets a new password for someone with a role on `org` (who forgot
+    theirs, or left and must be shut out); every session of theirs ends.
+    Raises FORBIDDEN unless the actor administers the org or above, NOT_FOUND
+    for a person without a role on the org."""
+    require(actor, "manage", org)
+    staff_role = db.session.scalar(
+        sa.select(StaffRole).where(StaffRole.user_id == user_id, StaffRole.org_id == org.id))
+    if staff_role is None:
+        raise NotFound("staff", "该机构没有这名工作人员")
+    set_password(user=db.session.get(User, user_id), password=password, now=now)
+    return staff_role

@@ -11,6 +11,7 @@ from core.phones import is_mainland_mobile
 
 from orgs.services import get_org
 
+from .credentials import set_password
 from .models import RefreshToken, User
 
 
@@ -24,6 +25,16 @@ def login_with_password(*, phone: str, password: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     if not verify_password(user.password_hash if user else None, password) or not user.is_active:
         raise DomainError("BAD_CREDENTIALS", "手机号或密码错误")
+    return user
+
+
+def change_password(*, user: User, current_password: str, new_password: str, now) -> User:
+    """The person's own change; signs every session out (the caller gets a new one).
+    Raises WRONG_PASSWORD for a wrong current password or an account without one
+    (residents who sign in with WeChat)."""
+    if not verify_password(user.password_hash, current_password):
+        raise DomainError("WRONG_PASSWORD", "当前密码不正确")
+    set_password(user=user, password=new_password, now=now)
     return user
 
 

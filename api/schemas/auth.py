@@ -10,6 +10,11 @@ class LoginIn(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    new_password = fields.String(required=True, validate=validate.Length(min=8, max=128))
+
+
 class WechatLoginIn(Schema):
     code = Text(max_len=128)
 

@@ -30,6 +30,10 @@ class StaffIn(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
 
 
+class PasswordResetIn(Schema):
+    new_password = fields.String(required=True, validate=validate.Length(min=8, max=128))
+
+
 class StaffOut(Schema):
     user_id = fields.Integer()
     org_id = fields.Integer()

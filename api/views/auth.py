@@ -4,9 +4,9 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from api.auth import current_user, login_required
-from api.limits import limiter, login_limits
-from api.schemas.auth import (DevLoginIn, LoginIn, MePatchIn, RefreshIn, TokenPairOut, UserOut,
-                              WechatLoginIn)
+from api.limits import limiter, login_limits, per_user_limit
+from api.schemas.auth import (DevLoginIn, LoginIn, MePatchIn, PasswordChangeIn, RefreshIn, TokenPairOut,
+                              UserOut, WechatLoginIn)
 from api.tokens import decode, refresh_ttl, token_pair
 from api.wechat import code_to_session
 from core import clock
@@ -87,3 +87,15 @@ def me():
 @blp.response(200, UserOut)
 def patch_me(body):
     return accounts.update_profile(user=current_user(), **body)
+
+
+@blp.route("/me/password", methods=["POST"])
+@per_user_limit("RATELIMIT_LOGIN")  # a stolen access token must not guess the password freely
+@login_required
+@blp.arguments(PasswordChangeIn)
+@blp.response(200, TokenPairOut)
+def change_password(body):
+    """Changes the caller's password and signs every session out; answers with a new one."""
+    now = clock.now()
+    user = accounts.change_password(user=current_user(), now=now, **body)
+    return _signed_in(user, now)

@@ -2,7 +2,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_user, load, login_required
 from api.schemas.common import PageArgs, page_of
-from api.schemas.orgs import OrgIn, OrgListArgs, OrgOut, StaffIn, StaffOut
+from api.schemas.orgs import OrgIn, OrgListArgs, OrgOut, PasswordResetIn, StaffIn, StaffOut
 from core import clock
 from orgs import services
 
@@ -42,3 +42,14 @@ def get_org(org):
 def add_staff(body, org):
     staff_role, created = services.add_staff(actor=current_user(), org=org, now=clock.now(), **body)
     return staff_role, 201 if created else 200
+
+
+@blp.route("/orgs/<int:org_id>/staff/<int:user_id>/password", methods=["POST"])
+@login_required
+@load(services.get_org, "org_id", as_name="org", action="manage")
+@blp.arguments(PasswordResetIn)
+@blp.response(200, StaffOut)
+def reset_staff_password(body, org, user_id):
+    """Sets a new password for a worker of the org (forgotten, or leaving); their sessions end."""
+    return services.reset_staff_password(actor=current_user(), org=org, user_id=user_id,
+                                         password=body["new_password"], now=clock.now())
