@@ -3,6 +3,7 @@ under the activity's or the person's own secret."""
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 
 from core import codes
 from core.db import db
@@ -17,6 +18,22 @@ def checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:
     """The activity's current check-in code. Raises FORBIDDEN unless staff."""
     require(actor, "operate", activity.org)
     return codes.issue("checkin", activity.id, activity.code_secret, now=now)
+
+
+def checkin_link(code: str) -> str | None:
+    """The URL a door QR carries when CHECKIN_LINK_BASE is set, else None.
+
+    With the mini-program's "scan an ordinary link to open the mini-program"
+    rule set for that prefix, WeChat's own camera opens the mini-program on the
+    link, which posts it to /checkins: residents need not find the scan button
+    first. Other cameras open the link as a page that says to use WeChat."""
+    base = current_app.config.get("CHECKIN_LINK_BASE") or ""
+    return base + code if base else None
+
+
+def checkin_qr_text(code: str) -> str:
+    """What the door QR encodes: the link when configured, else the bare code."""
+    return checkin_link(code) or code
 
 
 def rotate_checkin_code(*, actor, activity: Activity, now) -> codes.IssuedCode:

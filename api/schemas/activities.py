@@ -1,6 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from activities.models import ACTIONS, DOMAINS, ROLES, ROUNDING_RULES, STATUSES
+from activities.passes import checkin_link
 
 from .common import Instant, QueryId, StrictInteger, Text
 
@@ -124,8 +125,20 @@ class CancelledOut(Schema):
 
 class CodeOut(Schema):
     code = fields.String()
+    # The URL the door QR carries (CHECKIN_LINK_BASE + code), or null when QRs carry the bare code.
+    link = fields.Function(lambda issued: checkin_link(issued.code))
     expires_at = Instant()
     refresh_at = Instant()
+
+
+class CheckinCodeField(fields.String):
+    """A check-in code, or the link a door QR carries: its last path segment is the code."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value.startswith(("https://", "http://")):
+            value = value.split("?", 1)[0].split("#", 1)[0].rstrip("/").rpartition("/")[2]
+        return value
 
 
 class PassOut(Schema):
@@ -140,7 +153,7 @@ class ScanFields(Schema):
 
 
 class CheckinIn(ScanFields):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = CheckinCodeField(required=True, validate=validate.Length(min=1, max=200))
     lat = Number(load_default=None, validate=validate.Range(min=-90, max=90))
     lng = Number(load_default=None, validate=validate.Range(min=-180, max=180))
     activity_id = StrictInteger(load_default=None)

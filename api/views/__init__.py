@@ -3,4 +3,4 @@ from . import (activities, auth, benefits, checkins, health, kiosk, orgs, points
                volunteers)
 
 ALL_BLUEPRINTS = [health.blp, auth.blp, orgs.blp, volunteers.blp, activities.blp, checkins.blp,
-                  kiosk.blp, settlement.blp, points.blp, benefits.blp]
+                  kiosk.blp, kiosk.link_blp, settlement.blp, points.blp, benefits.blp]

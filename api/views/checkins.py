@@ -133,7 +133,7 @@ def rotate_checkin_code(activity):
 @blp.response(200, content_type="image/png")
 def checkin_code_png(activity):
     issued = passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
-    return Response(qr.png(issued.code), mimetype="image/png",
+    return Response(qr.png(passes.checkin_qr_text(issued.code)), mimetype="image/png",
                     headers={"Cache-Control": "no-store", "X-Code-Expires-At": issued.expires_at.isoformat()})
 
 

@@ -10,12 +10,14 @@ import base64
 from flask import Response, jsonify, render_template_string
 from flask_smorest import Blueprint
 
-from activities import kiosk
+from activities import kiosk, passes
 from api.schemas.common import Instant
 from core import clock, qr
 from core.errors import DomainError
 
 blp = Blueprint("kiosk", __name__, url_prefix="/kiosk", description="Door screen (HTML)")
+link_blp = Blueprint("checkin_link", __name__, url_prefix="/c",
+                     description="Where a door QR's link leads a camera other than WeChat's (HTML)")
 
 _instant = Instant()
 
@@ -24,7 +26,9 @@ def _state(token: str) -> dict:
     state = kiosk.kiosk_state(token=token, now=clock.now())
     for key in ("starts_at", "ends_at", "refresh_at", "expires_at", "server_time"):
         state[key] = _instant._serialize(state[key], key, None)
-    state["qr"] = "data:image/png;base64," + base64.b64encode(qr.png(state["code"])).decode()
+    state["link"] = passes.checkin_link(state["code"])
+    image = qr.png(passes.checkin_qr_text(state["code"]))
+    state["qr"] = "data:image/png;base64," + base64.b64encode(image).decode()
     return state
 
 
@@ -48,6 +52,21 @@ def page(token):
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
     return response
 
+
+@link_blp.route("/<code>", methods=["GET"])
+def checkin_link_page(code):
+    """WeChat's camera opens the mini-program on this link instead; any other
+    camera lands here and is told to use WeChat. The code is not checked here."""
+    response = Response(render_template_string(USE_WECHAT_PAGE), mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+USE_WECHAT_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>邻里 · 活动签到</title><body style="font-family:sans-serif;text-align:center;padding-top:20vh">
+<h1>请用微信“扫一扫”签到</h1><p>这是社区活动的签到码：请打开微信，用“扫一扫”扫描门口屏幕上的二维码，
+将在“邻里”小程序中完成签到。</p></body></html>"""
 
 GONE_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
 <title>链接已失效</title><body style="font-family:sans-serif;text-align:center;padding-top:20vh">

@@ -38,7 +38,7 @@ def test_checkin_code_shape(client, site, frozen):
     assert response.status_code == 200
     body = response.get_json()
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", body["code"])
-    assert set(body) == {"code", "expires_at", "refresh_at"}
+    assert set(body) == {"code", "link", "expires_at", "refresh_at"} and body["link"] is None
     assert body["expires_at"] > body["refresh_at"]
     png = client.get(f"{API}/activities/{site['activity']['id']}/checkin-code.png",
                      headers=site["staff"].headers)
@@ -358,7 +358,7 @@ def test_rotating_the_checkin_code_revokes_every_earlier_code(app, client, actor
     rotated = client.post(url, headers=staff.headers)
     assert rotated.status_code == 200
     body = rotated.get_json()
-    assert set(body) == {"code", "expires_at", "refresh_at"} and body["code"] not in (previous, current)
+    assert set(body) == {"code", "link", "expires_at", "refresh_at"} and body["code"] not in (previous, current)
     for revoked in (previous, current):
         assert_error(checkin(client, site["resident"], revoked), 400, "CODE_INVALID")
     assert code_of(client, staff, activity_id) == body["code"]

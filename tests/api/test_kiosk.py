@@ -1,4 +1,5 @@
 """Kiosk links and the door screen: contract, and the page in a real browser."""
+import base64
 import io
 import os
 import threading
@@ -124,3 +125,34 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
                                    timeout=15_000)
         finally:
             browser.close()
+
+
+def test_door_qrs_carry_a_link_when_configured(app, client, actors, monkeypatch, frozen):
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"], "worker")
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
+    resident = actors.resident()
+    register(client, resident, activity["id"])
+    bare = client.get(f"{API}/activities/{activity['id']}/checkin-code", headers=staff.headers).get_json()
+    assert bare["link"] is None
+    assert _decode_qr(client.get(f"{API}/activities/{activity['id']}/checkin-code.png",
+                                 headers=staff.headers).data) == bare["code"]
+    monkeypatch.setitem(app.config, "CHECKIN_LINK_BASE", "https://linli.example.cn/c/")
+    issued = client.get(f"{API}/activities/{activity['id']}/checkin-code", headers=staff.headers).get_json()
+    assert issued["link"] == "https://linli.example.cn/c/" + issued["code"]
+    scanned = _decode_qr(client.get(f"{API}/activities/{activity['id']}/checkin-code.png",
+                                    headers=staff.headers).data)
+    assert scanned == issued["link"]
+    link = client.post(f"{API}/activities/{activity['id']}/kiosk-links", headers=staff.headers).get_json()
+    state = client.get(f"/kiosk/{link['token']}/state").get_json()
+    assert state["link"] == "https://linli.example.cn/c/" + state["code"]
+    assert _decode_qr(base64.b64decode(state["qr"].split(",", 1)[1])) == state["link"]
+    # What the mini-program posts: the link as scanned (WeChat hands it over whole).
+    response = client.post(f"{API}/checkins", json={"code": scanned + "?from=door"}, headers=resident.headers)
+    assert response.status_code == 200 and response.get_json()["first"] is True
+    assert_error(client.post(f"{API}/checkins", json={"code": "https://linli.example.cn/c/forged"},
+                             headers=resident.headers), 400, "CODE_INVALID")
+    # Another camera lands on a page that says to use WeChat.
+    page = client.get("/c/" + issued["code"])
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "微信" in page.get_data(as_text=True)
