@@ -158,3 +158,18 @@ class ServiceCertificate(db.Model):
     first_date: Mapped[date | None] = mapped_column(sa.Date)
     last_date: Mapped[date | None] = mapped_column(sa.Date)
     issued_at: Mapped[object] = mapped_column(UTCDateTime)
+
+
+class CalendarDay(db.Model):
+    """An exception to Monday-to-Friday working days, from the State Council's
+    yearly holiday arrangement: a weekday off (a public holiday) or a weekend
+    day worked in its place (调休). Used to count the 10 working days in which
+    a service record is due."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    is_workday: Mapped[bool]
+    name: Mapped[str] = mapped_column(sa.String(32))
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[object] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from core.errors import Invalid
 from core.paging import Page, keyset_page
 from orgs.models import Org
 
+from .calendar import exceptions_between
 from .models import ServiceRecord, local_zone
 
 # 星级志愿者: cumulative hours for one to five stars.
@@ -22,13 +23,10 @@ def star_for_minutes(minutes: int) -> int:
     return sum(1 for hours in STAR_HOURS if minutes >= hours * 60)
 
 
-def working_days_after(start: date, end: date) -> int:
-    """Monday-to-Friday days d with start < d <= end (0 when end <= start).
-
-    Public holidays and the weekend days worked in their place (调休) are not
-    known to the system, so a record made across a holiday may be flagged late
-    when by the calendar it was not; staff can see the dates on the record.
-    """
+def working_days_after(start: date, end: date, exceptions: dict[date, bool] | None = None) -> int:
+    """Working days d with start < d <= end (0 when end <= start): Monday to
+    Friday, less the public holidays and plus the weekend days worked in their
+    place (调休) that `exceptions` ({day: is_workday}, see volunteers.calendar) holds."""
     if end <= start:
         return 0
     days = (end - start).days
@@ -37,11 +35,14 @@ def working_days_after(start: date, end: date) -> int:
     for offset in range(1, rest + 1):
         if (start + timedelta(days=full_weeks * 7 + offset)).weekday() < 5:
             count += 1
+    for day, is_workday in (exceptions or {}).items():
+        if start < day <= end and is_workday == (day.weekday() >= 5):
+            count += 1 if is_workday else -1
     return count
 
 
-def is_recorded_late(*, ended_on: date, recorded_on: date) -> bool:
-    return working_days_after(ended_on, recorded_on) > RECORDING_WORKING_DAYS
+def is_recorded_late(*, ended_on: date, recorded_on: date, exceptions: dict[date, bool] | None = None) -> bool:
+    return working_days_after(ended_on, recorded_on, exceptions) > RECORDING_WORKING_DAYS
 
 
 def _local_date(moment: datetime) -> date:
@@ -72,7 +73,7 @@ def record_service(*, user_id: int, activity_id: int, title: str, org: Org, plac
 
 
 def _new_record(*, user_id, activity_id, title, org, place, content, started_at, ended_at, minutes,
-                points, responsible_person, recorded_by, cause_key, now, service_date=None):
+                points, responsible_person, recorded_by, cause_key, now, calendar, service_date=None):
     _check(title=title, place=place, content=content, responsible_person=responsible_person,
            cause_key=cause_key, minutes=minutes, points=points, started_at=started_at,
            ended_at=ended_at)
@@ -85,7 +86,7 @@ def _new_record(*, user_id, activity_id, title, org, place, content, started_at,
         place=place, content=content, service_date=day, started_at=started_at, ended_at=ended_at,
         minutes=minutes, points=points, responsible_person=responsible_person,
         recorded_by=recorded_by, recorded_at=now, cause_key=cause_key,
-        is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now)),
+        is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now), exceptions=calendar),
     )
 
 
@@ -95,8 +96,11 @@ def record_services(entries: list[dict], *, now: datetime) -> list[ServiceRecord
     keys = [entry["cause_key"] for entry in entries]
     existing = {record.cause_key: record for record in db.session.scalars(
         sa.select(ServiceRecord).where(ServiceRecord.cause_key.in_(keys)))} if keys else {}
-    fresh = {entry["cause_key"]: _new_record(**entry, now=now)
-             for entry in entries if entry["cause_key"] not in existing}
+    new_entries = [entry for entry in entries if entry["cause_key"] not in existing]
+    # The holidays of the last year cover any record made on time; older ones are late anyway.
+    today = _local_date(now)
+    calendar = exceptions_between(today - timedelta(days=366), today) if new_entries else {}
+    fresh = {entry["cause_key"]: _new_record(**entry, now=now, calendar=calendar) for entry in new_entries}
     if fresh:
         try:
             # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
