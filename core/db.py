@@ -51,6 +51,18 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+@sa.event.listens_for(sa.engine.Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection, _name):
+    """Python's sqlite3 opens a transaction only before INSERT, UPDATE or DELETE,
+    so a SAVEPOINT as a request's first write ran outside any transaction and
+    its RELEASE committed at once: a request refused later kept that write.
+    Here the transaction is begun first, as the driver does before a write."""
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+
+
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
