@@ -92,6 +92,19 @@ def points_verify():
     click.echo(f"{summary}: ok")
 
 
+@points_group.command("expire")
+def points_expire():
+    """Expire unspent points older than POINTS_EXPIRE_MONTHS (run daily)."""
+    from points import expiry
+
+    months = expiry.expire_months()
+    if months is None:
+        click.echo("points never expire (POINTS_EXPIRE_MONTHS is unset)")
+        return
+    points, people = expiry.expire_all(now=clock.now(), months=months)
+    click.echo(f"{points} point(s) of {people} person(s) expired")
+
+
 COMMANDS.append(points_group)
 
 

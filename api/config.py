@@ -36,6 +36,8 @@ def from_environment() -> dict:
         "RATELIMIT_STAFF_SCAN": env.get("RATELIMIT_STAFF_SCAN", "120 per minute"),
         # Most points one person may earn from activities starting on one local day (unset: no cap).
         "POINTS_DAILY_CAP": int(env["POINTS_DAILY_CAP"]) if env.get("POINTS_DAILY_CAP") else None,
+        # Months after which unspent points expire, oldest first (unset: never; hours never expire).
+        "POINTS_EXPIRE_MONTHS": int(env["POINTS_EXPIRE_MONTHS"]) if env.get("POINTS_EXPIRE_MONTHS") else None,
         # How often check-in codes and passes rotate; the previous one stays valid one more period.
         "CODE_PERIOD_SECONDS": int(env.get("CODE_PERIOD_SECONDS", "30")),
         # Days a reserved benefit waits for pickup before it expires (stock and points released).

@@ -8,6 +8,7 @@ from orgs.scope import require
 
 from .benefits import redemption_counts
 from .benefits_models import FULFILLED, RESERVED, Benefit, BenefitRestock, Redemption
+from .expiry import EXPIRY
 from .models import HOLD_OPEN, ORG_ISSUING, ORG_REDEMPTION, Account, Hold, Transfer
 
 
@@ -16,8 +17,8 @@ def _accounts_of(org: Org, kind: str):
             .where(Account.kind == kind, Org.path.startswith(org.path, autoescape=True)))
 
 
-def _sum(column, accounts, since, until) -> int:
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(column.in_(accounts))
+def _sum(column, accounts, since, until, *conditions) -> int:
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(column.in_(accounts), *conditions)
     if since is not None:
         stmt = stmt.where(Transfer.created_at >= since)
     if until is not None:
@@ -31,7 +32,9 @@ def _flows(org: Org, since, until) -> dict:
         # Out of the subtree's issuing accounts: earnings (and positive adjustments).
         "issued": _sum(Transfer.debit_account_id, issuing, since, until),
         # Back into them: reversed earnings, negative adjustments.
-        "returned": _sum(Transfer.credit_account_id, issuing, since, until),
+        "returned": _sum(Transfer.credit_account_id, issuing, since, until, Transfer.kind != EXPIRY),
+        # Back into them when unspent points expired (points.expiry).
+        "expired": _sum(Transfer.credit_account_id, issuing, since, until, Transfer.kind == EXPIRY),
         # Spent on the subtree's benefits (posted holds).
         "redeemed": _sum(Transfer.credit_account_id, redemption, since, until),
         # Given back by staff corrections of fulfilled redemptions.
@@ -72,7 +75,7 @@ def _stock_lines(org: Org) -> list[dict]:
 def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
     """Points flows of the org subtree over [since, until) (until defaults to
     now), points currently held by open reservations of its benefits, the
-    outstanding balance at `until` (issued − returned − redeemed + corrected,
+    outstanding balance at `until` (issued − returned − expired − redeemed + corrected,
     all time), and a stock line per benefit (all time).
 
     Raises FORBIDDEN unless the actor is staff of the org or above;
@@ -89,7 +92,7 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
         .select_from(Redemption).join(Hold, Hold.id == Redemption.hold_id)
         .join(Benefit, Benefit.id == Redemption.benefit_id).join(Org, Org.id == Benefit.org_id)
         .where(Hold.status == HOLD_OPEN, Org.path.startswith(org.path, autoescape=True)))
-    outstanding = (to_date["issued"] - to_date["returned"] - to_date["redeemed"]
+    outstanding = (to_date["issued"] - to_date["returned"] - to_date["expired"] - to_date["redeemed"]
                    + to_date["corrected"])
     return {"org_id": org.id, "since": since, "until": until,
             "points": {**flows, "held": int(held), "outstanding": outstanding},

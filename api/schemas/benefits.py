@@ -143,6 +143,7 @@ class SummaryArgs(Schema):
 class PointsFlows(Schema):
     issued = fields.Integer()
     returned = fields.Integer()
+    expired = fields.Integer()
     redeemed = fields.Integer()
     corrected = fields.Integer()
     held = fields.Integer()

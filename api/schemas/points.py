@@ -9,6 +9,12 @@ class PointsOut(Schema):
     available = fields.Integer()
 
 
+class ExpiringOut(Schema):
+    months = fields.Integer(allow_none=True)  # null: points never expire
+    points = fields.Integer()  # expiring within 30 days
+    by = Instant(allow_none=True)  # when the first of them expires
+
+
 class EntryOut(Schema):
     id = fields.Integer()
     amount = fields.Integer(metadata={"description": "signed: + credited, − debited"})

@@ -2,9 +2,10 @@ from flask_smorest import Blueprint
 
 from api.auth import current_user, load, login_required
 from api.schemas.common import PageArgs, page_of
-from api.schemas.points import AdjustmentIn, AdjustmentOut, EntryOut, PointsOut, ReverseIn, TransferOut
+from api.schemas.points import (AdjustmentIn, AdjustmentOut, EntryOut, ExpiringOut, PointsOut, ReverseIn,
+                                TransferOut)
 from core import clock
-from points import accounts_service, adjustments
+from points import accounts_service, adjustments, expiry
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="The points ledger")
 
@@ -23,6 +24,14 @@ def _transfer_reversible(transfer_id):
 def my_points():
     """Balance, points held by open redemptions, and what is available."""
     return accounts_service.points_of(current_user().id)
+
+
+@blp.route("/me/points/expiring", methods=["GET"])
+@login_required
+@blp.response(200, ExpiringOut)
+def my_expiring_points():
+    """Points that expire within 30 days (oldest earned are spent first), and when."""
+    return expiry.expiring_soon(current_user().id, now=clock.now())
 
 
 @blp.route("/me/points/entries", methods=["GET"])

@@ -43,7 +43,7 @@ def test_points_and_stock_add_up(client, app, actors, room, monkeypatch):
                 headers=worker.headers)
 
     books = summary(client, worker, room["id"])
-    assert books["points"] == {"issued": 400, "returned": 0, "redeemed": 60, "corrected": 30,
+    assert books["points"] == {"issued": 400, "returned": 0, "expired": 0, "redeemed": 60, "corrected": 30,
                                "held": 30, "outstanding": 400 - 60 + 30}
     [line] = books["stock"]
     assert line == {"benefit_id": benefit["id"], "name": "爱心理发券", "org_id": room["id"],

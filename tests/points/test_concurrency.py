@@ -160,3 +160,29 @@ def test_posting_holds_while_refunding_the_same_accounts_never_deadlocks(app, sc
 
     assert race(20, work) == ["done"] * 20
     assert figures(app, alice.id) == (100 - 50 - 50 + 10, 0, [])
+
+
+def test_the_expiry_job_run_ten_times_at_once_expires_once(app, actors):
+    from points import expiry
+
+    tree = actors.tree()
+    people = [actors.resident() for _ in range(5)]
+    now = clock.now()
+    old = expiry.add_months(now, -13)
+    with app.app_context():
+        issuing = ledger.issuing_account(tree["room_a"], now=now)
+        for i, person in enumerate(people):
+            ledger.transfer(debit=issuing, credit=ledger.person_account(person.id, now=now), amount=10 + i,
+                            kind="earn", memo="志愿服务", idempotency_key=f"old-earn-{i}", now=old)
+        db.session.commit()
+
+    def run_job(_):
+        with app.app_context():
+            return expiry.expire_all(now=now, months=12)
+
+    results = race(10, run_job)
+    assert sum(points for points, _ in results) == sum(10 + i for i in range(5))
+    with app.app_context():
+        expired = db.session.scalars(sa.select(Transfer.amount).where(Transfer.kind == "expiry")).all()
+        assert sorted(expired) == [10, 11, 12, 13, 14]
+        assert verify()[0] == []
