@@ -204,13 +204,10 @@ def _post(activity: Activity, planned: list[PlannedRecord], actor, now) -> list[
     paid = [r for r in planned if r.points > 0]
     issuing = ledger.issuing_account(activity.org_id, now=now) if paid else None
     accounts = ledger.person_accounts([r.user_id for r in paid], now=now)
-    transfers = {}
-    for record in paid:
-        key = f"settlement:{record.registration_id}"
-        transfers[record.registration_id] = ledger.transfer(
-            debit=issuing, credit=accounts[record.user_id], amount=record.points, kind="earn",
-            memo=_memo(activity, record), idempotency_key=key, cause_key=key, actor_id=actor.id,
-            now=now).id
+    transfer_ids = ledger.issue_many(debit=issuing, kind="earn", now=now, actor_id=actor.id, credits=[
+        ledger.Credit(accounts[r.user_id], r.points, f"settlement:{r.registration_id}", _memo(activity, r),
+                      cause_key=f"settlement:{r.registration_id}") for r in paid]) if paid else []
+    transfers = {r.registration_id: transfer_id for r, transfer_id in zip(paid, transfer_ids)}
     served = [r for r in planned if r.role == "volunteer" and r.minutes > 0]
     service_records = record_services([dict(
         user_id=r.user_id, activity_id=activity.id, title=activity.title, org=activity.org,

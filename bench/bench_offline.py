@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from scratch import migrated_app, scratch_database
+from scratch import migrated_app, room_with_worker, scratch_database
 
 SCANS = 500
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -26,18 +26,11 @@ def seed(app, round_no: int):
     from api.tokens import encode_access
     from core import clock, codes
     from core.db import db
-    from orgs.models import Org, StaffRole
-    from orgs.services import _save_org, ensure_city
     from volunteers.models import User
 
     now = clock.now()
     with app.app_context():
-        city = ensure_city(name="武汉市", now=now)
-        room = _save_org(Org(name=f"社工室{round_no}", kind="room", parent=city, created_at=now))
-        worker = User(nickname="李社工", phone=f"1380000{round_no:04d}", created_at=now)
-        db.session.add(worker)
-        db.session.flush()
-        db.session.add(StaffRole(user_id=worker.id, org_id=room.id, role="worker", created_at=now))
+        room, worker = room_with_worker(round_no, now)
         activity = Activity(org=room, title="村湾长者义诊", domain="elderly_care", location="村委会",
                             starts_at=now, ends_at=now + timedelta(hours=2), capacity=SCANS,
                             volunteer_slots=0, points_per_hour=0, status="published",

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from scratch import migrated_app, scratch_database
+from scratch import migrated_app, room_with_worker, scratch_database
 
 VOLUNTEERS = int(os.environ.get("BENCH_VOLUNTEERS", "500"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -23,19 +23,12 @@ def seed(app, round_no: int):
     from api.tokens import encode_access
     from core import clock
     from core.db import db
-    from orgs.models import Org, StaffRole
-    from orgs.services import _save_org, ensure_city
     from volunteers.models import User, VolunteerProfile
 
     now = clock.now()
     starts = now - timedelta(hours=3)
     with app.app_context():
-        city = ensure_city(name="武汉市", now=now)
-        room = _save_org(Org(name=f"社工室{round_no}", kind="room", parent=city, created_at=now))
-        worker = User(nickname="李社工", phone=f"1380000{round_no:04d}", created_at=now)
-        db.session.add(worker)
-        db.session.flush()
-        db.session.add(StaffRole(user_id=worker.id, org_id=room.id, role="worker", created_at=now))
+        room, worker = room_with_worker(round_no, now)
         activity = Activity(org=room, title="社区环境整治志愿服务", domain="community_governance",
                             location="花园社区", starts_at=starts, ends_at=starts + timedelta(hours=2),
                             capacity=0, volunteer_slots=VOLUNTEERS, points_per_hour=10,

@@ -52,3 +52,19 @@ def migrated_app(url: str, **overrides):
     with app.app_context():
         upgrade()
     return app
+
+
+def room_with_worker(round_no: int, now):
+    """A new room under the city and a worker of it (inside an app context): (room, worker)."""
+    from core.db import db
+    from orgs.models import Org, StaffRole
+    from orgs.services import _save_org, ensure_city
+    from volunteers.models import User
+
+    city = ensure_city(name="武汉市", now=now)
+    room = _save_org(Org(name=f"社工室{round_no}", kind="room", parent=city, created_at=now))
+    worker = User(nickname="李社工", phone=f"1380000{round_no:04d}", created_at=now)
+    db.session.add(worker)
+    db.session.flush()
+    db.session.add(StaffRole(user_id=worker.id, org_id=room.id, role="worker", created_at=now))
+    return room, worker

@@ -20,6 +20,7 @@ Rules (DESIGN.md):
 import contextlib
 import hashlib
 import json
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,7 +32,8 @@ from core.errors import Conflict, DomainError, Invalid
 
 from .models import (GENESIS_HASH, HOLD_OPEN, HOLD_POSTED, HOLD_VOIDED, ORG_ISSUING,
                      ORG_REDEMPTION, PERSON, Account, Hold, Transfer)
-from .posting import TRANSFER_COLUMNS, claim_and_move, legs_in_lock_order, sha256_text
+from .posting import (TRANSFER_COLUMNS, claim_and_move, claim_many, legs_in_lock_order, move_many,
+                      sha256_text)
 
 
 # -- accounts ---------------------------------------------------------------
@@ -191,6 +193,62 @@ def _transfer(debit_id, credit_id, amount, kind, memo, idempotency_key, now, cau
     created = db.session.merge(created, load=False)
     created.replayed = False
     return created
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One credit of `issue_many`."""
+
+    account: Account
+    amount: int
+    idempotency_key: str
+    memo: str
+    cause_key: str | None = None
+
+
+def issue_many(*, debit: Account, credits: list[Credit], kind: str, now, actor_id: int | None = None) -> list[int]:
+    """`transfer` from one org account to many, as settlement pays hundreds of
+    volunteers: the same rows, keys, fingerprints and chains as one `transfer`
+    per credit, in a handful of statements whatever their number. Returns the
+    transfer ids in order (a key used before gives its transfer, as a replay).
+
+    Raises VALIDATION_ERROR for a non-positive amount, a self-transfer or a
+    person's account as the debit (it could refuse; use `transfer`);
+    IDEMPOTENCY_CONFLICT when a key was used for another body.
+    """
+    debit_id = _id(debit)
+    if db.session.get(Account, debit_id).kind == PERSON:
+        raise Invalid({"account": ["issue_many debits an organisation's account only"]})
+    if len({credit.idempotency_key for credit in credits}) != len(credits):
+        raise Invalid({"idempotency_key": ["each credit needs a key of its own"]})
+    rows = []
+    for credit in credits:
+        credit_id, amount = _id(credit.account), credit.amount
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise Invalid({"amount": ["must be a positive integer"]})
+        if credit_id == debit_id:
+            raise Invalid({"account": ["cannot transfer to the same account"]})
+        rows.append({"idempotency_key": credit.idempotency_key, "debit_account_id": debit_id,
+                     "credit_account_id": credit_id, "amount": amount, "kind": kind,
+                     "memo": credit.memo[:200], "cause_key": credit.cause_key, "reverses_id": None,
+                     "actor_id": actor_id, "created_at": now, "fingerprint": fingerprint_of(
+                         {"debit": debit_id, "credit": credit_id, "amount": amount, "kind": kind})})
+    if not rows:
+        return []
+    with db.session.begin_nested():  # an IDEMPOTENCY_CONFLICT leaves no claimed key behind
+        claimed = claim_many(rows)
+        taken = [row for row in rows if row["idempotency_key"] not in claimed]
+        existing = {t.idempotency_key: t for t in db.session.scalars(sa.select(Transfer).where(
+            Transfer.idempotency_key.in_([row["idempotency_key"] for row in taken])))} if taken else {}
+        for row in taken:
+            if existing[row["idempotency_key"]].fingerprint != row["fingerprint"]:
+                raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于另一笔不同的操作",
+                               idempotency_key=row["idempotency_key"])
+        move_many([(claimed[row["idempotency_key"]], debit_id, row["credit_account_id"], row["amount"])
+                   for row in rows if row["idempotency_key"] in claimed], now)
+    for account in [debit, *(credit.account for credit in credits)]:
+        db.session.expire(account)
+    return [claimed.get(row["idempotency_key"]) or existing[row["idempotency_key"]].id for row in rows]
 
 
 def reverse(*, original: Transfer, reason: str, actor_id: int | None, now) -> Transfer:

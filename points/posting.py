@@ -203,3 +203,53 @@ def claim_and_move(fields: dict, legs, amount: int, now):
     values = {f"new_{key}": value for key, value in fields.items()}
     postgres = db.session.get_bind().dialect.name == "postgresql"
     return (_claim_and_move_postgresql if postgres else _claim_and_move)(values, legs, amount, now)
+
+
+# -- many credits from one org account (settlement) ----------------------------
+
+_ACCOUNT_STATE = (sa.select(Account.id, Account.balance, Account.chain_head)
+                  .where(Account.id.in_(sa.bindparam("ids", expanding=True))).order_by(Account.id))
+_SET_ACCOUNT_STATE = (sa.update(Account.__table__)
+                      .where(Account.__table__.c.id == sa.bindparam("account_id"))
+                      .values(balance=sa.bindparam("new_balance"), chain_head=sa.bindparam("new_head")))
+
+
+def claim_many(rows: list[dict]) -> dict[str, int]:
+    """Inserts the transfers whose idempotency key is free, in one statement;
+    {key: new id} for those inserted (a taken key is simply absent)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Transfer.__table__
+    claimed = db.session.execute(insert(table).values(rows).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]).returning(table.c.idempotency_key, table.c.id)).all()
+    return dict(claimed)
+
+
+def move_many(transfers: list[tuple[int, int, int, int]], now) -> None:
+    """Writes the legs and entries of (transfer id, debit, credit, amount), in
+    that order, in three statements: the accounts locked in id order (as one
+    transfer locks them), the entries with balances and chain links computed
+    here exactly as `_leg_update` computes them in SQL, then each account's
+    new balance and head. For debits that cannot be refused (org accounts)."""
+    from .ledger import entry_hash  # the one definition of a chain link
+
+    if not transfers:  # (an empty executemany would insert one row of defaults)
+        return
+    ids = sorted({account for _, debit, credit, _ in transfers for account in (debit, credit)})
+    locked = _ACCOUNT_STATE.with_for_update() if db.session.get_bind().dialect.name == "postgresql" \
+        else _ACCOUNT_STATE
+    state = {row.id: [row.balance, row.chain_head] for row in db.session.execute(locked, {"ids": ids})}
+    entries = []
+    for transfer_id, debit, credit, amount in transfers:
+        for account_id, delta in ((debit, -amount), (credit, amount)):
+            balance, head = state[account_id]
+            balance += delta
+            head = entry_hash(prev_hash=head, account_id=account_id, transfer_id=transfer_id, amount=delta,
+                              balance_after=balance)
+            state[account_id] = [balance, head]
+            entries.append({"account_id": account_id, "transfer_id": transfer_id, "amount": delta,
+                            "balance_after": balance, "hash": head, "created_at": now})
+    connection = db.session.connection()
+    connection.execute(INSERT_ENTRIES, entries)  # in chain order: ids rise along each chain
+    connection.execute(_SET_ACCOUNT_STATE, [{"account_id": account_id, "new_balance": balance, "new_head": head}
+                                            for account_id, (balance, head) in sorted(state.items())])

@@ -109,3 +109,44 @@ def test_posting_a_hold_releases_it_in_the_same_update(people):
     alice = db.session.get(Account, people["alice"].id)
     assert (alice.balance, alice.held, posted.amount) == (0, 0, 30)
     assert verify()[0] == []
+
+
+def test_issue_many_writes_what_one_transfer_each_would(people):
+    now = people["now"]
+    one_by_one = earn(people, "alice", 7, "single-1")
+    credits = [ledger.Credit(people["alice"], 30, "many-1", "志愿服务", cause_key="settlement:1"),
+               ledger.Credit(people["bob"], 12, "many-2", "志愿服务", cause_key="settlement:2")]
+    ids = ledger.issue_many(debit=people["issuing"], credits=credits, kind="earn", now=now, actor_id=None)
+    after = earn(people, "bob", 5, "single-2")  # the chains carry on from the batch
+    assert len(ids) == 2 and one_by_one.id < ids[0] < ids[1] < after.id
+    assert verify()[0] == []
+    balances = {name: db.session.get(Account, people[name].id, populate_existing=True).balance
+                for name in ("alice", "bob", "issuing")}
+    assert balances == {"alice": 37, "bob": 17, "issuing": -54}
+    # The same keys again: the same transfers, nothing new; as single transfers, a replay too.
+    assert ledger.issue_many(debit=people["issuing"], credits=credits, kind="earn", now=now) == ids
+    assert earn(people, "alice", 30, "many-1").id == ids[0]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 8
+
+
+def test_issue_many_refuses_what_could_go_wrong_and_leaves_nothing(people):
+    now = people["now"]
+    ledger.issue_many(debit=people["issuing"], kind="earn", now=now,
+                      credits=[ledger.Credit(people["alice"], 10, "k1", "志愿服务")])
+    cases = [
+        (dict(debit=people["alice"], credits=[ledger.Credit(people["bob"], 1, "k2", "")]), "VALIDATION_ERROR"),
+        (dict(debit=people["issuing"], credits=[ledger.Credit(people["bob"], 1, "k2", ""),
+                                                ledger.Credit(people["alice"], 1, "k2", "")]), "VALIDATION_ERROR"),
+        (dict(debit=people["issuing"], credits=[ledger.Credit(people["bob"], 0, "k2", "")]), "VALIDATION_ERROR"),
+        (dict(debit=people["issuing"], credits=[ledger.Credit(people["issuing"], 1, "k2", "")]), "VALIDATION_ERROR"),
+        (dict(debit=people["issuing"], credits=[ledger.Credit(people["bob"], 3, "k2", ""),
+                                                ledger.Credit(people["alice"], 11, "k1", "")]),
+         "IDEMPOTENCY_CONFLICT"),
+    ]
+    for arguments, code in cases:
+        with pytest.raises(DomainError) as error:
+            ledger.issue_many(kind="earn", now=now, **arguments)
+        assert error.value.code == code
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Entry)) == 2
+    assert ledger.issue_many(debit=people["issuing"], kind="earn", now=now, credits=[]) == []
+    assert verify()[0] == []

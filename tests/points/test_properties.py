@@ -80,6 +80,26 @@ class LedgerMachine(RuleBasedStateMachine):
                               now=self.now, cause_key="settlement:1")
         self.move("issuing", person, amount, row)
 
+    @rule(amounts=st.lists(AMOUNTS, min_size=1, max_size=2))
+    def issue_many(self, amounts):
+        keys = [f"batch:{next(self.keys)}" for _ in amounts]
+
+        def credits(changed=0, extra=()):
+            return [ledger.Credit(self.accounts[i], amount + (changed if i == 0 else 0), key, "志愿服务",
+                                  cause_key="settlement:2") for i, (amount, key) in enumerate(zip(amounts, keys))
+                    ] + list(extra)
+
+        ids = ledger.issue_many(debit=self.accounts["issuing"], credits=credits(), kind="earn", now=self.now)
+        # A replay posts nothing; a changed body is refused and leaves nothing, not even a new key.
+        assert ledger.issue_many(debit=self.accounts["issuing"], credits=credits(), kind="earn",
+                                 now=self.now) == ids
+        fresh = ledger.Credit(self.accounts[1], 5, f"batch:{next(self.keys)}", "志愿服务")
+        self.refused("IDEMPOTENCY_CONFLICT", lambda: ledger.issue_many(
+            debit=self.accounts["issuing"], credits=credits(changed=1, extra=[fresh]), kind="earn",
+            now=self.now))
+        for person, (amount, transfer_id) in enumerate(zip(amounts, ids)):
+            self.move("issuing", person, amount, db.session.get(Transfer, transfer_id))
+
     @rule(person=PEOPLE, amount=st.integers(min_value=-60, max_value=60).filter(bool))
     def adjust(self, person, amount):
         key = f"adj-{next(self.keys)}"
