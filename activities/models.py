@@ -103,8 +103,13 @@ class CheckinLog(db.Model):
     """
 
     __tablename__ = "checkin_log"
-    __table_args__ = (sa.Index("ix_checkin_log_activity_id_id", "activity_id", "id"),
-                      sa.UniqueConstraint("actor_id", "client_ref"))
+    __table_args__ = (
+        sa.Index("ix_checkin_log_activity_id_id", "activity_id", "id"),
+        # Partial: live scans (no client_ref) are most rows and need no entry here.
+        sa.Index("uq_checkin_log_actor_id_client_ref", "actor_id", "client_ref", unique=True,
+                 postgresql_where=sa.text("client_ref IS NOT NULL"),
+                 sqlite_where=sa.text("client_ref IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activities.id"))

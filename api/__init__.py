@@ -26,7 +26,8 @@ class LinliFlask(Flask):
         An exception skips the commit; the error handlers roll back.
         """
         rv = super().dispatch_request()
-        db.session.commit()
+        if db.session.registry.has():  # a view that never opened a session has nothing to commit
+            db.session.commit()
         return rv
 
 

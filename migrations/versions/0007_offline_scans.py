@@ -32,12 +32,13 @@ def upgrade():
     with op.batch_alter_table('checkin_log', schema=None) as batch_op:
         batch_op.alter_column('occurred_at', existing_type=core.db.UTCDateTime(timezone=True),
                               nullable=False)
-        batch_op.create_unique_constraint(batch_op.f('uq_checkin_log_actor_id_client_ref'),
-                                          ['actor_id', 'client_ref'])
+        batch_op.create_index('uq_checkin_log_actor_id_client_ref', ['actor_id', 'client_ref'], unique=True,
+                              postgresql_where=sa.text('client_ref IS NOT NULL'),
+                              sqlite_where=sa.text('client_ref IS NOT NULL'))
 
 
 def downgrade():
     with op.batch_alter_table('checkin_log', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_checkin_log_actor_id_client_ref'), type_='unique')
+        batch_op.drop_index('uq_checkin_log_actor_id_client_ref')
         batch_op.drop_column('client_ref')
         batch_op.drop_column('occurred_at')
