@@ -108,6 +108,7 @@ def _clean(app):
     else:
         store.__init__()
     limiter.reset()
+    app.extensions.pop("linli.local_limits", None)
 
 
 @pytest.fixture
