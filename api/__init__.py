@@ -9,7 +9,7 @@ from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
 from core import kv, passwords
-from core.db import db, ping_when_idle
+from core.db import db, ping_when_idle, savepoints_inside_transactions
 from core.errors import DomainError
 
 from . import config as config_module
@@ -76,6 +76,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine, app.config["DB_IDLE_PING_SECONDS"])
+        savepoints_inside_transactions(db.engine)
     Migrate(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     app.extensions["linli.kv"] = kv.make_store(app.config["REDIS_URL"], app.config["REDIS_PREFIX"])
     limits.init_app(app)

@@ -51,13 +51,17 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-@sa.event.listens_for(sa.engine.Engine, "savepoint")
-def _sqlite_savepoint_inside_a_transaction(connection, _name):
+def savepoints_inside_transactions(engine: sa.Engine) -> None:
     """Python's sqlite3 opens a transaction only before INSERT, UPDATE or DELETE,
     so a SAVEPOINT as a request's first write ran outside any transaction and
     its RELEASE committed at once: a request refused later kept that write.
-    Here the transaction is begun first, as the driver does before a write."""
-    if connection.dialect.name == "sqlite":
+    On SQLite the transaction is begun first, as the driver does before a
+    write. (Only there: an engine-wide listener costs every statement a little.)"""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "savepoint")
+    def _begin_first(connection, _name):
         driver = connection.connection.driver_connection
         if not driver.in_transaction:
             driver.execute("BEGIN")
