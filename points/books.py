@@ -26,7 +26,7 @@ def _sum(column, accounts, since, until, *conditions) -> int:
     return int(db.session.scalar(stmt))
 
 
-def _flows(org: Org, since, until) -> dict:
+def flows(org: Org, since, until) -> dict:
     issuing, redemption = _accounts_of(org, ORG_ISSUING), _accounts_of(org, ORG_REDEMPTION)
     return {
         # Out of the subtree's issuing accounts: earnings (and positive adjustments).
@@ -85,8 +85,8 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
     until = until or now
     if since is not None and until <= since:
         raise Invalid({"to": ["must be after from"]})
-    flows = _flows(org, since, until)
-    to_date = _flows(org, None, until)
+    period = flows(org, since, until)
+    to_date = flows(org, None, until)
     held = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Hold.amount), 0))
         .select_from(Redemption).join(Hold, Hold.id == Redemption.hold_id)
@@ -95,5 +95,5 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
     outstanding = (to_date["issued"] - to_date["returned"] - to_date["expired"] - to_date["redeemed"]
                    + to_date["corrected"])
     return {"org_id": org.id, "since": since, "until": until,
-            "points": {**flows, "held": int(held), "outstanding": outstanding},
+            "points": {**period, "held": int(held), "outstanding": outstanding},
             "stock": _stock_lines(org)}

@@ -252,3 +252,54 @@ class KioskLinkOut(Schema):
     url = fields.String()
     created_at = Instant()
     revoked_at = Instant(allow_none=True)
+
+
+class ReportArgs(Schema):
+    since = Instant(data_key="from", required=True)
+    until = Instant(data_key="to", load_default=None)  # default: now
+
+
+class ReportActivitiesOut(Schema):
+    held = fields.Integer()  # published or settled, starting in the period
+    settled = fields.Integer()
+    cancelled = fields.Integer()
+    by_domain = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class ReportParticipantsOut(Schema):
+    confirmed = fields.Integer()
+    checked_in = fields.Integer()
+    people = fields.Integer()  # distinct residents checked in
+    attendance_rate = fields.Float(allow_none=True)
+
+
+class ReportVolunteeringOut(Schema):
+    people = fields.Integer()
+    records = fields.Integer()
+    minutes = fields.Integer()
+    hours = fields.Float()
+    late_records = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True)
+
+
+class ReportPointsOut(Schema):
+    issued = fields.Integer()  # net of reversals and negative adjustments
+    redeemed = fields.Integer()  # net of corrections
+    expired = fields.Integer()
+
+
+class ReportFiguresOut(Schema):
+    org_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    activities = fields.Nested(ReportActivitiesOut)
+    participants = fields.Nested(ReportParticipantsOut)
+    volunteering = fields.Nested(ReportVolunteeringOut)
+    points = fields.Nested(ReportPointsOut)
+    benefits_fulfilled = fields.Integer()
+
+
+class ReportOut(ReportFiguresOut):
+    since = Instant(data_key="from")
+    until = Instant(data_key="to")
+    children = fields.List(fields.Nested(ReportFiguresOut))

@@ -1,9 +1,9 @@
 from flask_smorest import Blueprint
 
-from activities import registration, services
+from activities import registration, report, services
 from api.auth import current_user, load, login_required
 from api.schemas.activities import (ActivityDetailOut, ActivityIn, ActivityListArgs, ActivityOut,
-                                    CancelledOut, RegistrationIn, RegistrationOut)
+                                    CancelledOut, RegistrationIn, RegistrationOut, ReportArgs, ReportOut)
 from api.schemas.common import PageArgs, page_of
 from core import clock
 from orgs.services import get_org
@@ -100,3 +100,15 @@ def list_registrations(page, activity):
 @blp.response(200, page_of(RegistrationOut))
 def my_registrations(page):
     return registration.list_mine(actor=current_user(), **page)
+
+
+@blp.route("/orgs/<int:org_id>/report", methods=["GET"])
+@login_required
+@load(get_org, "org_id", as_name="org", action="operate")
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, ReportOut)
+def work_report(args, org):
+    """Activities by direction, attendance, volunteer hours and record timeliness, points and
+    benefits for the subtree over [from, to) (to: now), and the same for each org directly below."""
+    return report.report(actor=current_user(), org=org, since=args["since"],
+                         until=args["until"] or clock.now())

@@ -71,7 +71,7 @@ def test_the_oldest_points_are_spent_first_and_the_rest_expire_to_their_org(site
     assert expiry.expire_all(now=site["now"], months=MONTHS) == (0, 0)
     assert verify()[0] == []
     room_b = db.session.get(Org, site["tree"]["room_b"])
-    flows = books._flows(room_b, None, site["now"] + timedelta(seconds=1))
+    flows = books.flows(room_b, None, site["now"] + timedelta(seconds=1))
     assert (flows["issued"], flows["expired"], flows["returned"]) == (6, 4, 0)
 
 
