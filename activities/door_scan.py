@@ -138,7 +138,8 @@ def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, no
             forget(facts.id)  # the full path decides, on fresh facts
             return None
         row = connection.execute(_CHECK_IN_AND_LOG, {
-            "activity_id": facts.id, "user_id": user_id, "actor_id": scan.actor_id, "code_secret": facts.code_secret,
+            "activity_id": facts.id, "user_id": user_id, "actor_id": scan.actor_id,
+            "code_secret": facts.code_secret,
             "starts_at": facts.starts_at, "ends_at": facts.ends_at,
             "opens_before": facts.checkin_opens_before_min,
             "closes_after": facts.checkin_closes_after_min, "radius": facts.geofence_radius_m,

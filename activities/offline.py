@@ -162,7 +162,8 @@ def _result_of(row: CheckinLog, scan: OfflineScan, activity_id: int) -> OfflineR
     A device that sent another scan under the same id learns that nothing was done."""
     times = _times(row.registration_id)
     if (row.activity_id, row.action, row.occurred_at) != (activity_id, scan.action, scan.scanned_at):
-        return OfflineResult(row.client_ref, "refused", "IDEMPOTENCY_CONFLICT", row.id, row.registration_id, *times)
+        return OfflineResult(row.client_ref, "refused", "IDEMPOTENCY_CONFLICT", row.id, row.registration_id,
+                             *times)
     return OfflineResult(row.client_ref, row.result, row.reason, row.id, row.registration_id, *times)
 
 

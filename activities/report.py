@@ -32,23 +32,16 @@ def _subtree(org: Org):
     return Org.path.startswith(org.path, autoescape=True)
 
 
-def _activities(org: Org, since, until):
-    return (sa.select(Activity.id).join(Org, Org.id == Activity.org_id)
-            .where(_subtree(org), Activity.starts_at >= since, Activity.starts_at < until))
-
-
 def _figures(org: Org, since, until) -> dict:
+    starting = (_subtree(org), Activity.starts_at >= since, Activity.starts_at < until)
     by_status = dict(db.session.execute(
         sa.select(Activity.status, sa.func.count()).join(Org, Org.id == Activity.org_id)
-        .where(_subtree(org), Activity.starts_at >= since, Activity.starts_at < until,
-               Activity.status != "draft")
-        .group_by(Activity.status)).all())
+        .where(*starting, Activity.status != "draft").group_by(Activity.status)).all())
+    held_now = Activity.status.in_(("published", "settled"))
     by_domain = dict(db.session.execute(
         sa.select(Activity.domain, sa.func.count()).join(Org, Org.id == Activity.org_id)
-        .where(_subtree(org), Activity.starts_at >= since, Activity.starts_at < until,
-               Activity.status.in_(("published", "settled")))
-        .group_by(Activity.domain)).all())
-    held = _activities(org, since, until).where(Activity.status.in_(("published", "settled")))
+        .where(*starting, held_now).group_by(Activity.domain)).all())
+    held = sa.select(Activity.id).join(Org, Org.id == Activity.org_id).where(*starting, held_now)
     confirmed, checked_in, people = db.session.execute(
         sa.select(sa.func.count(), sa.func.count(Registration.checked_in_at),
                   sa.func.count(sa.distinct(sa.case((Registration.checked_in_at.is_not(None),
@@ -56,7 +49,8 @@ def _figures(org: Org, since, until) -> dict:
         .where(Registration.activity_id.in_(held), Registration.status == "confirmed",
                Registration.role == "participant")).one()
     zone = local_zone()
-    first_day, last_day = since.astimezone(zone).date(), (until - timedelta(microseconds=1)).astimezone(zone).date()
+    first_day = since.astimezone(zone).date()
+    last_day = (until - timedelta(microseconds=1)).astimezone(zone).date()
     records, minutes, late, volunteers = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0),
                   sa.func.count(sa.case((ServiceRecord.is_late, 1))),

@@ -42,7 +42,7 @@ def from_environment() -> dict:
         "CODE_PERIOD_SECONDS": int(env.get("CODE_PERIOD_SECONDS", "30")),
         # Days a reserved benefit waits for pickup before it expires (stock and points released).
         "REDEMPTION_PICKUP_DAYS": int(env.get("REDEMPTION_PICKUP_DAYS", "7")),
-        # A URL prefix the door QR carries before the code (e.g. https://linli.example.cn/c/); unset: the bare code.
+        # A URL prefix door QRs carry before the code, e.g. https://linli.example.cn/c/ (unset: the bare code).
         "CHECKIN_LINK_BASE": env.get("CHECKIN_LINK_BASE", ""),
         # How old a scan a staff device kept offline may be when uploaded.
         "OFFLINE_SCAN_MAX_HOURS": int(env.get("OFFLINE_SCAN_MAX_HOURS", "72")),
