@@ -28,12 +28,8 @@ from .models import DOMAINS, Activity, Registration
 MAX_PERIOD = timedelta(days=366 * 3)
 
 
-def _subtree(org: Org):
-    return Org.path.startswith(org.path, autoescape=True)
-
-
 def _figures(org: Org, since, until) -> dict:
-    starting = (_subtree(org), Activity.starts_at >= since, Activity.starts_at < until)
+    starting = (Org.under(org.path), Activity.starts_at >= since, Activity.starts_at < until)
     by_status = dict(db.session.execute(
         sa.select(Activity.status, sa.func.count()).join(Org, Org.id == Activity.org_id)
         .where(*starting, Activity.status != "draft").group_by(Activity.status)).all())
@@ -56,12 +52,12 @@ def _figures(org: Org, since, until) -> dict:
                   sa.func.count(sa.case((ServiceRecord.is_late, 1))),
                   sa.func.count(sa.distinct(ServiceRecord.user_id)))
         .join(Org, Org.id == ServiceRecord.org_id)
-        .where(_subtree(org), ServiceRecord.service_date >= first_day,
+        .where(Org.under(org.path), ServiceRecord.service_date >= first_day,
                ServiceRecord.service_date <= last_day)).one()
     fulfilled = db.session.scalar(
         sa.select(sa.func.count()).select_from(Redemption).join(Benefit, Benefit.id == Redemption.benefit_id)
         .join(Org, Org.id == Benefit.org_id)
-        .where(_subtree(org), Redemption.status == FULFILLED, Redemption.fulfilled_at >= since,
+        .where(Org.under(org.path), Redemption.status == FULFILLED, Redemption.fulfilled_at >= since,
                Redemption.fulfilled_at < until))
     points = flows(org, since, until)
     return {

@@ -9,6 +9,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import can, require, scope_paths
+from orgs.services import get_org
 
 from .models import Activity, Registration
 
@@ -126,10 +127,7 @@ def list_activities(*, actor, org_id=None, domain=None, status=None, starts_from
     only where the actor is staff. Raises NOT_FOUND for an unknown org."""
     stmt = sa.select(Activity).join(Org, Activity.org_id == Org.id)
     if org_id is not None:
-        org = db.session.get(Org, org_id)
-        if org is None:
-            raise NotFound("organisation", "机构不存在")
-        stmt = stmt.where(Org.path.startswith(org.path, autoescape=True))
+        stmt = stmt.where(Org.under(get_org(org_id).path))
     if domain is not None:
         stmt = stmt.where(Activity.domain == domain)
     if status is not None:
@@ -139,7 +137,7 @@ def list_activities(*, actor, org_id=None, domain=None, status=None, starts_from
     if starts_before is not None:
         stmt = stmt.where(Activity.starts_at < starts_before)
     staff_paths = scope_paths(actor, "operate")
-    draft_visible = sa.or_(*[Org.path.startswith(p, autoescape=True) for p in staff_paths]) \
+    draft_visible = sa.or_(*[Org.under(p) for p in staff_paths]) \
         if staff_paths else sa.false()
     stmt = stmt.where(sa.or_(Activity.status != "draft", draft_visible))
     return keyset_page(stmt, order=[Activity.starts_at, Activity.id], cursor=cursor, limit=limit)

@@ -25,6 +25,11 @@ class Org(db.Model):
     def contains(self, other: "Org") -> bool:
         return other.path.startswith(self.path)
 
+    @staticmethod
+    def under(path: str):
+        """SQL: the org whose path is `path` and every org below it."""
+        return Org.path.startswith(path, autoescape=True)
+
 
 class StaffRole(db.Model):
     __tablename__ = "staff_roles"

@@ -6,6 +6,7 @@ from core.errors import Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import can, require, scope_paths
+from orgs.services import get_org
 from volunteers.records import star_for_minutes, totals_for
 
 from .benefits_models import (BENEFIT_ACTIVE, BENEFIT_WITHDRAWN, LIMIT_TOTAL, REDEMPTION_STATUSES,
@@ -159,15 +160,12 @@ def list_benefits(*, actor, org_id: int | None, cursor: str | None, limit: int, 
     their scope, with redemption counts. Raises NOT_FOUND for an unknown org."""
     stmt = sa.select(Benefit).join(Org, Org.id == Benefit.org_id)
     if org_id is not None:
-        org = db.session.get(Org, org_id)
-        if org is None:
-            raise NotFound("organisation", "机构不存在")
-        stmt = stmt.where(Org.path.startswith(org.path, autoescape=True))
+        stmt = stmt.where(Org.under(get_org(org_id).path))
     on_offer = sa.and_(
         Benefit.status == BENEFIT_ACTIVE,
         sa.or_(Benefit.available_from.is_(None), Benefit.available_from <= now),
         sa.or_(Benefit.available_until.is_(None), Benefit.available_until > now))
-    in_scope = [Org.path.startswith(path, autoescape=True) for path in scope_paths(actor)]
+    in_scope = [Org.under(path) for path in scope_paths(actor)]
     stmt = stmt.where(sa.or_(on_offer, *in_scope))
     page = keyset_page(stmt, order=[Benefit.id], cursor=cursor, limit=limit, descending=True)
     _annotate(actor, page.items, now)

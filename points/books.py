@@ -14,7 +14,7 @@ from .models import HOLD_OPEN, ORG_ISSUING, ORG_REDEMPTION, Account, Hold, Trans
 
 def _accounts_of(org: Org, kind: str):
     return (sa.select(Account.id).join(Org, Org.id == Account.org_id)
-            .where(Account.kind == kind, Org.path.startswith(org.path, autoescape=True)))
+            .where(Account.kind == kind, Org.under(org.path)))
 
 
 def _sum(column, accounts, since, until, *conditions) -> int:
@@ -45,7 +45,7 @@ def flows(org: Org, since, until) -> dict:
 def _stock_lines(org: Org) -> list[dict]:
     benefits = list(db.session.scalars(
         sa.select(Benefit).join(Org, Org.id == Benefit.org_id)
-        .where(Org.path.startswith(org.path, autoescape=True)).order_by(Benefit.id)))
+        .where(Org.under(org.path)).order_by(Benefit.id)))
     counts = redemption_counts([b.id for b in benefits])
     # Received is recounted from the restock records, not taken from the cached counter.
     restocked = dict(db.session.execute(
@@ -91,7 +91,7 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
         sa.select(sa.func.coalesce(sa.func.sum(Hold.amount), 0))
         .select_from(Redemption).join(Hold, Hold.id == Redemption.hold_id)
         .join(Benefit, Benefit.id == Redemption.benefit_id).join(Org, Org.id == Benefit.org_id)
-        .where(Hold.status == HOLD_OPEN, Org.path.startswith(org.path, autoescape=True)))
+        .where(Hold.status == HOLD_OPEN, Org.under(org.path)))
     outstanding = (to_date["issued"] - to_date["returned"] - to_date["expired"] - to_date["redeemed"]
                    + to_date["corrected"])
     return {"org_id": org.id, "since": since, "until": until,

@@ -191,7 +191,7 @@ def list_for_staff(*, actor, org_id: int | None, status: str | None, cursor: str
         if not paths:
             require(actor, "operate", None)
     root_path = db.session.scalar(sa.select(Org.path).where(Org.parent_id.is_(None)).order_by(Org.id))
-    in_subtree = [Org.path.startswith(path, autoescape=True) for path in paths]
+    in_subtree = [Org.under(path) for path in paths]
     stmt = (sa.select(VolunteerProfile)
             .join(User, User.id == VolunteerProfile.user_id)
             .outerjoin(Org, Org.id == User.home_org_id))
