@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.scratch_db import create_database  # noqa: E402
+
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -18,17 +20,7 @@ def create_scratch_database(server_url: str = SERVER):
     server = sa.make_url(server_url)
     if server.host not in ("127.0.0.1", "localhost"):
         raise SystemExit("benchmarks target 127.0.0.1 only")
-    name = f"linli_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
+    return create_database(server_url, f"linli_bench_{uuid.uuid4().hex[:8]}")
 
 
 @contextlib.contextmanager

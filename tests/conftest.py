@@ -15,6 +15,7 @@ from api import create_app
 from api.limits import limiter
 from core.db import db
 from tests.fakes.wechat import FakeWechat
+from tests.scratch_db import create_database
 from tests.support import Actors
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -25,18 +26,7 @@ ON_POSTGRES = bool(TEST_DATABASE_URL)
 
 def _postgres_database():
     """Creates `linli_test_<run>` on the server of TEST_DATABASE_URL; returns (url, drop)."""
-    server = sa.make_url(TEST_DATABASE_URL)
-    name = f"linli_test_{RUN_ID}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
+    return create_database(TEST_DATABASE_URL, f"linli_test_{RUN_ID}")
 
 
 @pytest.fixture(scope="session")
