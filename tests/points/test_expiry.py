@@ -95,7 +95,10 @@ def test_a_reversed_credit_is_no_lot_and_its_reversal_spends_nothing(site):
 
 
 def test_nothing_expires_inside_the_period_or_when_expiry_is_off(app, client, site, monkeypatch):
-    earn(site, "a", 10, months_ago(site, 11))
+    # Earned so that the points fall due in 15 days: inside the 30-day warning
+    # window and not yet expired, whatever the month lengths around today.
+    earned_at = expiry.add_months(site["now"] + timedelta(days=15), -MONTHS)
+    earn(site, "a", 10, earned_at)
     db.session.commit()
     assert expiry.expire_all(now=site["now"], months=MONTHS) == (0, 0)
     headers = site["person"].headers
@@ -106,7 +109,7 @@ def test_nothing_expires_inside_the_period_or_when_expiry_is_off(app, client, si
     monkeypatch.setitem(app.config, "POINTS_EXPIRE_MONTHS", MONTHS)
     soon = client.get(f"{API}/me/points/expiring", headers=headers).get_json()
     assert soon["months"] == MONTHS and soon["points"] == 10
-    assert datetime.fromisoformat(soon["by"]) == expiry.add_months(months_ago(site, 11), MONTHS)
+    assert datetime.fromisoformat(soon["by"]) == expiry.add_months(earned_at, MONTHS)
     result = runner.invoke(args=["points", "expire"])
     assert result.exit_code == 0 and "0 point(s) of 0 person(s) expired" in result.output
     monkeypatch.setitem(app.config, "POINTS_EXPIRE_MONTHS", 10)
