@@ -11,7 +11,7 @@ from core.errors import DomainError
 from orgs.scope import require
 from volunteers.accounts import get_user
 
-from .tokens import decode
+from .tokens import decode, subject
 
 
 def _token_user_id(optional: bool):
@@ -19,13 +19,14 @@ def _token_user_id(optional: bool):
     a database query; None (or UNAUTHENTICATED unless `optional`) without a token."""
     if "claimed_user_id" not in g:
         header = request.headers.get("Authorization", "")
-        user_id = None
+        user_id = version = None
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise DomainError("UNAUTHENTICATED", "Authorization 头格式应为 Bearer <token>")
-            user_id = int(decode(token.strip(), "access")["sub"])
-        g.claimed_user_id = user_id
+            claims = decode(token.strip(), "access")
+            user_id, version = subject(claims), claims.get("ver", 0)
+        g.claimed_user_id, g.claimed_token_version = user_id, version
     if g.claimed_user_id is None and not optional:
         raise DomainError("UNAUTHENTICATED", "请先登录")
     return g.claimed_user_id
@@ -38,6 +39,10 @@ def current_user(optional: bool = False):
         g.user = None if user_id is None else get_user(user_id)
         if user_id is not None and g.user is None:
             raise DomainError("UNAUTHENTICATED", "账号不存在或已停用")
+        if g.user is not None and g.user.token_version != g.claimed_token_version:
+            # Issued before a password reset, a removed role or a sign-out everywhere.
+            g.user = None
+            raise DomainError("UNAUTHENTICATED", "登录已失效，请重新登录", reason="revoked")
     if g.user is None and not optional:
         raise DomainError("UNAUTHENTICATED", "请先登录")
     return g.user
@@ -46,7 +51,9 @@ def current_user(optional: bool = False):
 def claimed_user_id() -> int:
     """The user id a valid access token claims, without a database query: for
     hot paths whose service checks the account itself (self check-in) and
-    for per-user rate-limit keys. UNAUTHENTICATED without a valid token."""
+    for per-user rate-limit keys. UNAUTHENTICATED without a valid token.
+    The token version is not checked here (that needs the user's row):
+    `current_user` checks it."""
     return _token_user_id(optional=False)
 
 

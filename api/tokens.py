@@ -1,4 +1,5 @@
 """JWT access and refresh tokens, HS256 only."""
+import re
 import secrets
 from datetime import timedelta
 
@@ -8,7 +9,11 @@ from flask import current_app
 from core.errors import DomainError
 from core.keys import derive_key
 
+from .schemas.common import INT_LIMIT
+
 ALGORITHM = "HS256"
+# A user id as this server writes it: ASCII digits, no sign, no leading zero.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def _key() -> bytes:
@@ -25,9 +30,10 @@ def refresh_ttl() -> timedelta:
     return timedelta(days=current_app.config["REFRESH_TOKEN_DAYS"])
 
 
-def encode_access(user_id: int, now) -> str:
+def encode_access(user_id: int, now, version: int = 0) -> str:
+    """`ver` is the user's token version when issued: raising it ends the token."""
     claims = {"sub": str(user_id), "typ": "access", "iat": now, "exp": now + access_ttl(),
-              "jti": secrets.token_hex(8)}
+              "jti": secrets.token_hex(8), "ver": version}
     return jwt.encode(claims, _key(), algorithm=ALGORITHM)
 
 
@@ -49,14 +55,26 @@ def decode(token: str, expected_type: str) -> dict:
         raise DomainError("UNAUTHENTICATED", "登录已过期", reason="expired")
     except jwt.PyJWTError:
         raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="invalid")
-    if claims.get("typ") != expected_type or not str(claims["sub"]).isdigit():
+    if claims.get("typ") != expected_type:
         raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="wrong_type")
+    # Signed tokens come only from this server, but a claim is still checked
+    # before it reaches int() or a 32-bit id column (a 500 otherwise).
+    sub, version = claims["sub"], claims.get("ver", 0)
+    if not (isinstance(sub, str) and _SUBJECT.fullmatch(sub) and int(sub) <= INT_LIMIT):
+        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="bad_subject")
+    if type(version) is not int or not 0 <= version <= INT_LIMIT:
+        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="bad_version")
     return claims
+
+
+def subject(claims: dict) -> int:
+    """The user id of claims that `decode` accepted."""
+    return int(claims["sub"])
 
 
 def token_pair(user, refresh_token_row, now) -> dict:
     return {
-        "access_token": encode_access(user.id, now),
+        "access_token": encode_access(user.id, now, user.token_version),
         "refresh_token": encode_refresh(user.id, refresh_token_row.jti,
                                         refresh_token_row.expires_at, now),
         "token_type": "Bearer",

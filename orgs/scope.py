@@ -38,3 +38,23 @@ def scope_paths(actor, action: str = "operate") -> list[str]:
     """Path prefixes of the subtrees the actor may act on, for filtering lists."""
     allowed = ACTION_ROLES[action]
     return [role.org.path for role in (actor.roles if actor else []) if role.role in allowed]
+
+
+def may_act_for(actor, target_roles) -> bool:
+    """Whether `actor` may act on the account of a person holding `target_roles`
+    (reset the password, end the sessions, remove a role): each of those roles
+    must lie inside what one of the actor's admin roles manages — on an org
+    strictly below it, or on the same org as a worker. So an admin never acts
+    for a fellow admin of the same org or anyone above, nor for someone who also
+    works outside their subtree; and never for themselves (their own topmost
+    admin role lies inside none of theirs). A person with no role is nobody's to act for.
+    """
+    if actor is None or not target_roles:
+        return False
+    managed = [role.org.path for role in actor.roles if role.role == "admin"]
+
+    def inside(role) -> bool:
+        return any(role.org.path.startswith(path) and (role.org.path != path or role.role == "worker")
+                   for path in managed)
+
+    return all(inside(role) for role in target_roles)

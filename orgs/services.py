@@ -1,15 +1,22 @@
 """Creating organisations and their staff."""
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from core.passwords import hash_password
-from volunteers.credentials import set_password
+from volunteers.credentials import end_sessions, personal_stakes, set_password
 from volunteers.models import User
 
 from .models import KINDS, Org, StaffRole
-from .scope import require
+from .scope import may_act_for, require
+
+# What an admin may do to a person holding a role (see `check_staff_action`).
+RESET_PASSWORD, END_SESSIONS, REMOVE_ROLE = "reset_password", "end_sessions", "remove_role"
+STAFF_ACTIONS = (RESET_PASSWORD, END_SESSIONS, REMOVE_ROLE)
 
 
 def get_org(org_id: int) -> Org:
@@ -65,11 +72,14 @@ def list_orgs(*, parent_id: int | None, kind: str | None, cursor: str | None, li
 
 
 def add_staff(*, actor, org: Org, phone: str, name: str, password: str, role: str, now):
-    """Gives the person with `phone` a role on `org`, creating the person if new.
+    """Gives the person with `phone` a role on `org`, creating the person if new
+    (with `password` and `name`).
 
     Returns (staff_role, created). An existing role on the same org is returned
-    unchanged; an existing person's password and name are never touched, so an
-    admin cannot take over someone's account by adding them.
+    unchanged. An existing person keeps their name and credentials: `password`
+    is not used, and the role gives the adder no power over their account
+    beyond what `check_staff_action` allows (so adding a district admin's or a
+    resident's phone to a room never lets the room's admin sign in as them).
     Raises FORBIDDEN unless the actor administers the org or above.
     """
     require(actor, "manage", org)
@@ -104,15 +114,113 @@ def add_staff(*, actor, org: Org, phone: str, name: str, password: str, role: st
     return staff_role, True
 
 
-def reset_staff_password(*, actor, org: Org, user_id: int, password: str, now) -> StaffRole:
-    """An admin sets a new password for someone with a role on `org` (who forgot
-    theirs, or left and must be shut out); every session of theirs ends.
-    Raises FORBIDDEN unless the actor administers the org or above, NOT_FOUND
-    for a person without a role on the org."""
-    require(actor, "manage", org)
+def get_staff(*, org: Org, user_id: int) -> StaffRole:
+    """The role of person `user_id` on `org` itself; NOT_FOUND if they hold none there."""
     staff_role = db.session.scalar(
         sa.select(StaffRole).where(StaffRole.user_id == user_id, StaffRole.org_id == org.id))
     if staff_role is None:
         raise NotFound("staff", "该机构没有这名工作人员")
+    return staff_role
+
+
+def check_staff_action(*, actor, staff_role: StaffRole, action: str) -> None:
+    """Who may act for whom (README, "Who may act for whom").
+
+    An admin of the role's org or above may reset the password, end the
+    sessions or remove the role of a person only if every role that person
+    holds lies inside what the admin manages and none is at or above the
+    admin's own level (`orgs.scope.may_act_for`); never their own account.
+    A password is set by someone else only on a staff-only account: never on
+    one the person signs in to with WeChat, or that holds a volunteer profile
+    or points of their own (`volunteers.credentials.personal_stakes`).
+    Raises FORBIDDEN (details.reason: not_admin, self, outside_scope, personal_account).
+    """
+    if action not in STAFF_ACTIONS:
+        raise ValueError(action)
+    require(actor, "manage", staff_role.org)
+    target = db.session.get(User, staff_role.user_id)
+    if target.id == actor.id:
+        raise Forbidden("不能对自己的账号执行此操作（修改自己的密码请用“修改密码”）", reason="self")
+    if not may_act_for(actor, target.roles):
+        raise Forbidden("此人在您管辖范围之外也有职务，或职级不低于您：请由其上级机构的管理员操作",
+                        reason="outside_scope")
+    if action == RESET_PASSWORD:
+        stakes = personal_stakes(target)
+        if stakes:
+            raise Forbidden("这是居民本人的账号（微信登录、志愿者或积分），不能由他人设置密码",
+                            reason="personal_account", stakes=stakes)
+
+
+def reset_staff_password(*, actor, org: Org, user_id: int, password: str, now) -> StaffRole:
+    """An admin sets a new password for someone with a role on `org` (who forgot
+    theirs, or left and must be shut out); every session of theirs ends, access
+    tokens included. Raises NOT_FOUND for a person without a role on the org,
+    FORBIDDEN as `check_staff_action` says."""
+    staff_role = get_staff(org=org, user_id=user_id)
+    check_staff_action(actor=actor, staff_role=staff_role, action=RESET_PASSWORD)
     set_password(user=db.session.get(User, user_id), password=password, now=now)
     return staff_role
+
+
+def end_staff_sessions(*, actor, org: Org, user_id: int, now) -> StaffRole:
+    """Signs a person holding a role on `org` out everywhere (a lost phone):
+    refresh and access tokens alike. Raises NOT_FOUND for a person without a
+    role on the org, FORBIDDEN as `check_staff_action` says."""
+    staff_role = get_staff(org=org, user_id=user_id)
+    check_staff_action(actor=actor, staff_role=staff_role, action=END_SESSIONS)
+    end_sessions(user=db.session.get(User, user_id), now=now)
+    return staff_role
+
+
+def remove_staff(*, actor, org: Org, user_id: int, now) -> StaffRole:
+    """Takes the person's role on `org` away and ends every session of theirs,
+    so no token issued while they held it outlives it. Returns the removed role.
+    Raises NOT_FOUND for a person without a role on the org (also when a
+    concurrent removal got there first), FORBIDDEN as `check_staff_action` says."""
+    staff_role = get_staff(org=org, user_id=user_id)
+    check_staff_action(actor=actor, staff_role=staff_role, action=REMOVE_ROLE)
+    removed = db.session.execute(sa.delete(StaffRole).where(StaffRole.id == staff_role.id))
+    if removed.rowcount != 1:
+        raise NotFound("staff", "该机构没有这名工作人员")
+    user = db.session.get(User, user_id)
+    end_sessions(user=user, now=now)
+    db.session.expire(user, ["roles"])
+    return staff_role
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who someone is, as staff views show them: the volunteer's real name when
+    there is a profile, else the nickname; the phone in full (views mask it)."""
+    user_id: int
+    name: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    person: Person
+    org_id: int
+    role: str
+
+
+def person_of(user: User) -> Person:
+    return Person(user_id=user.id, name=user.volunteer.real_name if user.volunteer else user.nickname,
+                  phone=user.phone)
+
+
+def list_staff(*, actor, org: Org, subtree: bool, cursor: str | None, limit: int) -> Page:
+    """The roles held on `org` (with `subtree`, on it and every org below), oldest first.
+    Raises FORBIDDEN unless the actor administers the org or above."""
+    require(actor, "manage", org)
+    stmt = sa.select(StaffRole)
+    if subtree:
+        stmt = stmt.join(Org, Org.id == StaffRole.org_id).where(Org.under(org.path))
+    else:
+        stmt = stmt.where(StaffRole.org_id == org.id)
+    page = keyset_page(stmt, order=[StaffRole.id], cursor=cursor, limit=limit)
+    ids = {role.user_id for role in page.items}
+    users = {user.id: user for user in db.session.scalars(
+        sa.select(User).where(User.id.in_(ids)).options(selectinload(User.volunteer)))}
+    return Page([StaffMember(person=person_of(users[role.user_id]), org_id=role.org_id, role=role.role)
+                 for role in page.items], page.next)

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db
+from volunteers.credentials import register_personal_stake
 
 PERSON = "person"
 ORG_ISSUING = "org_issuing"        # may go negative: the org's outstanding liability
@@ -94,3 +95,12 @@ class Hold(db.Model):
     transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transfers.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime)
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+
+@register_personal_stake
+def _holds_points(user_id: int) -> str | None:
+    """Points are the person's own: an account that ever had an entry makes a
+    password set by someone else a way to spend them (volunteers.credentials)."""
+    has_history = db.session.scalar(sa.select(Account.id).where(
+        Account.user_id == user_id, Account.kind == PERSON, Account.chain_head != GENESIS_HASH))
+    return "points" if has_history is not None else None

@@ -27,6 +27,9 @@ class User(db.Model):
     wechat_unionid: Mapped[str | None] = mapped_column(sa.String(64))
     home_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Every access token carries the version it was issued under; raising it
+    # (a password reset, a removed role, "sign out everywhere") ends them all at once.
+    token_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     created_at: Mapped[object] = mapped_column(UTCDateTime)
 
     # Loaded when first used: most requests of a resident never look at either.

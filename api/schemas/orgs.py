@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from core.phones import mask_phone
 from orgs.models import KINDS, ROLES
 
 from .common import Phone, QueryId, StrictInteger, Text
@@ -36,5 +37,21 @@ class PasswordResetIn(Schema):
 
 class StaffOut(Schema):
     user_id = fields.Integer()
+    org_id = fields.Integer()
+    role = fields.String()
+
+
+class StaffListArgs(Schema):
+    subtree = fields.Boolean(load_default=False)
+
+
+class PersonOut(Schema):
+    user_id = fields.Integer()
+    name = fields.String()
+    phone = fields.Function(lambda person: mask_phone(person.phone))
+
+
+class StaffMemberOut(Schema):
+    person = fields.Nested(PersonOut)
     org_id = fields.Integer()
     role = fields.String()

@@ -1,8 +1,11 @@
+import functools
+
 from flask_smorest import Blueprint
 
 from api.auth import current_user, load, login_required
 from api.schemas.common import PageArgs, page_of
-from api.schemas.orgs import OrgIn, OrgListArgs, OrgOut, PasswordResetIn, StaffIn, StaffOut
+from api.schemas.orgs import (OrgIn, OrgListArgs, OrgOut, PasswordResetIn, StaffIn, StaffListArgs,
+                              StaffMemberOut, StaffOut)
 from core import clock
 from orgs import services
 
@@ -44,12 +47,59 @@ def add_staff(body, org):
     return staff_role, 201 if created else 200
 
 
-@blp.route("/orgs/<int:org_id>/staff/<int:user_id>/password", methods=["POST"])
+def _staff_target(action: str):
+    """Loads the org (404) and the person's role on it (404), and checks the
+    caller may take `action` on that person (403), before the body is parsed:
+    API.md's order 401 → 404 → 403 → 422. The service checks again."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, org_id, user_id, **kwargs):
+            staff_role = services.get_staff(org=services.get_org(org_id), user_id=user_id)
+            services.check_staff_action(actor=current_user(), staff_role=staff_role, action=action)
+            return view(*args, org=staff_role.org, user_id=user_id, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@blp.route("/orgs/<int:org_id>/staff", methods=["GET"])
 @login_required
 @load(services.get_org, "org_id", as_name="org", action="manage")
+@blp.arguments(StaffListArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(StaffMemberOut))
+def list_staff(filters, page, org):
+    """Who holds a role on the org (`subtree=true`: on it and below), phones masked."""
+    return services.list_staff(actor=current_user(), org=org, **filters, **page)
+
+
+@blp.route("/orgs/<int:org_id>/staff/<int:user_id>/password", methods=["POST"])
+@login_required
+@_staff_target(services.RESET_PASSWORD)
 @blp.arguments(PasswordResetIn)
 @blp.response(200, StaffOut)
 def reset_staff_password(body, org, user_id):
-    """Sets a new password for a worker of the org (forgotten, or leaving); their sessions end."""
+    """Sets a new password for a worker of the org (forgotten, or leaving); their sessions end.
+    Only for a staff-only account wholly inside the caller's subtree (README: who may act for whom)."""
     return services.reset_staff_password(actor=current_user(), org=org, user_id=user_id,
                                          password=body["new_password"], now=clock.now())
+
+
+@blp.route("/orgs/<int:org_id>/staff/<int:user_id>/sessions", methods=["DELETE"])
+@login_required
+@_staff_target(services.END_SESSIONS)
+@blp.response(200, StaffOut)
+def end_staff_sessions(org, user_id):
+    """Signs the person out everywhere (a lost phone): refresh and access tokens end."""
+    return services.end_staff_sessions(actor=current_user(), org=org, user_id=user_id, now=clock.now())
+
+
+@blp.route("/orgs/<int:org_id>/staff/<int:user_id>", methods=["DELETE"])
+@login_required
+@_staff_target(services.REMOVE_ROLE)
+@blp.response(200, StaffOut)
+def remove_staff(org, user_id):
+    """Takes the person's role on the org away; every session of theirs ends. Returns the removed role."""
+    return services.remove_staff(actor=current_user(), org=org, user_id=user_id, now=clock.now())

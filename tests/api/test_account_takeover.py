@@ -19,7 +19,6 @@ def reset(client, admin, org_id, user_id, password="attacker-pass-2"):
                        json={"new_password": password})
 
 
-@pytest.mark.xfail(strict=True, reason="takeover by add_staff + reset_staff_password")
 @pytest.mark.parametrize("victim_org", ["city", "district", "room_b"])
 def test_a_room_admin_cannot_take_over_staff_elsewhere_by_adding_their_phone(client, actors, victim_org):
     tree = actors.tree()
@@ -33,7 +32,6 @@ def test_a_room_admin_cannot_take_over_staff_elsewhere_by_adding_their_phone(cli
     assert login(client, victim.phone, "victims-own-1").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="takeover of a resident by add_staff + reset_staff_password")
 def test_a_room_admin_cannot_sign_in_as_a_resident_by_adding_their_phone(client, actors):
     tree = actors.tree()
     resident = actors.resident(home_org_id=tree["room_a"], volunteer=True)
@@ -47,7 +45,6 @@ def test_a_room_admin_cannot_sign_in_as_a_resident_by_adding_their_phone(client,
         assert_error(login(client, phone, password), 401, "BAD_CREDENTIALS")
 
 
-@pytest.mark.xfail(strict=True, reason="access tokens outlive a password reset")
 def test_a_reset_ends_the_old_access_tokens(client, actors):
     tree = actors.tree()
     worker = actors.staff(tree["room_a"], "worker", password="leaving-soon-1")
