@@ -6,6 +6,7 @@ import uuid
 from flask import Flask, g, request
 from flask_migrate import Migrate
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core import kv, passwords
@@ -61,12 +62,23 @@ def _tag_request():
     g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
 
 
+def trust_proxies(app) -> None:
+    """Behind TRUSTED_PROXIES proxies (nginx: 1), the client's address and scheme
+    are what the nearest of them appended to X-Forwarded-For / -Proto, so rate
+    limits key on residents, not on nginx. Headers a client sent itself are
+    further left and ignored."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = LinliFlask(__name__, instance_path=str(config_module.ROOT / "instance"))
     app.config.update(config_module.STATIC)
     app.config.update(config_module.from_environment())
     app.config.update(overrides or {})
     config_module.check_safe(app.config)
+    trust_proxies(app)
     app.json.ensure_ascii = False  # Chinese as-is
     logging.basicConfig(level=logging.INFO)
 

@@ -31,6 +31,11 @@ def from_environment() -> dict:
         "ACCESS_TOKEN_MINUTES": int(env.get("ACCESS_TOKEN_MINUTES", "30")),
         "REFRESH_TOKEN_DAYS": int(env.get("REFRESH_TOKEN_DAYS", "30")),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        # Failed password sign-ins for one phone from all addresses together (api/limits.py).
+        "RATELIMIT_LOGIN_PHONE": env.get("RATELIMIT_LOGIN_PHONE", "50 per hour"),
+        # How many proxies in front of the app set X-Forwarded-For / -Proto (nginx: 1). 0: none,
+        # the peer address is the client's.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "RATELIMIT_CHECKIN": env.get("RATELIMIT_CHECKIN", "60 per minute"),
         # Per worker: a pass or manual check-in takes a few seconds, so this is never reached by hand.
         "RATELIMIT_STAFF_SCAN": env.get("RATELIMIT_STAFF_SCAN", "120 per minute"),

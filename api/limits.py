@@ -4,6 +4,8 @@ Limits read their figures from config at request time, so tests and
 deployments tune them without code changes.
 """
 import functools
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -14,24 +16,93 @@ from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
+from core.keys import derive_key
+from core.kv import store
+
 log = logging.getLogger(__name__)
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
-def _login_phone() -> str:
+def _login_phone_tag() -> str | None:
+    """A keyed hash of the phone a sign-in names (the number itself stays out of
+    the limit store); None without one (the body is then refused as 422)."""
     body = request.get_json(silent=True)
     phone = body.get("phone") if isinstance(body, dict) else None
-    return f"phone:{phone}" if isinstance(phone, str) else f"ip:{get_remote_address()}"
+    if not isinstance(phone, str):
+        return None
+    key = derive_key(current_app.config["SECRET_KEY"], "login-limits")
+    return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def _login_phone_from_address() -> str:
+    tag = _login_phone_tag()
+    return f"phone-ip:{tag}:{get_remote_address()}" if tag else f"no-phone:{get_remote_address()}"
+
+
+def _login_phone() -> str:
+    tag = _login_phone_tag()
+    return f"phone:{tag}" if tag else f"no-phone:{get_remote_address()}"
 
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def _login_phone_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN_PHONE"]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+# An address the phone signed in from is remembered this long; from it, the
+# owner is not held by the per-phone ceiling (see login_limits).
+KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600
+
+
+def _known_address_key() -> str | None:
+    tag = _login_phone_tag()
+    return f"login-known:{tag}:{get_remote_address()}" if tag else None
+
+
+def _from_known_address() -> bool:
+    key = _known_address_key()
+    return key is not None and store().get(key) is not None
+
+
+def _remember_address(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)  # BAD_CREDENTIALS raises: only a success gets here
+        key = _known_address_key()
+        if key is not None:
+            store().set(key, "1", ex=KNOWN_ADDRESS_SECONDS)
+        return response
+
+    return wrapper
+
+
 def login_limits(view):
-    """Per IP and per phone: one caller cannot spray phones, nor many callers one phone."""
-    view = limiter.limit(_login_limit, key_func=_login_phone)(view)
+    """Password sign-in, three counters (README, "Sign-in limits"):
+
+    - per address, every attempt (RATELIMIT_LOGIN): one caller cannot spray phones;
+    - per phone from one address, failures only (RATELIMIT_LOGIN): guessing from
+      one place stops, and a stranger's failures elsewhere do not count against
+      the owner's address;
+    - per phone from all addresses, failures only (RATELIMIT_LOGIN_PHONE, higher):
+      a ceiling on guessing from many addresses at once. It does not apply from an
+      address the phone signed in from in the last 30 days, so reaching it cannot
+      shut the owner out of their usual places.
+
+    Failures are counted after the answer (`deduct_when`), so an attempt the
+    limits refuse (429) counts against nothing.
+    """
+    view = _remember_address(view)
+    view = limiter.limit(_login_phone_limit, key_func=_login_phone, deduct_when=_failed,
+                         exempt_when=_from_known_address)(view)
+    view = limiter.limit(_login_limit, key_func=_login_phone_from_address, deduct_when=_failed)(view)
     return limiter.limit(_login_limit)(view)
 
 
