@@ -21,6 +21,10 @@ def test_changing_ones_password_ends_every_other_session(client, actors):
     assert new_session["user"]["id"] == worker.id and new_session["token_type"] == "Bearer"
     for old in (phone_session, console_session):
         assert_error(refresh(client, old), 401, "UNAUTHENTICATED")
+        assert_error(client.get(f"{API}/me", headers={"Authorization": f"Bearer {old['access_token']}"}),
+                     401, "UNAUTHENTICATED")
+    assert client.get(f"{API}/me", headers={
+        "Authorization": f"Bearer {new_session['access_token']}"}).status_code == 200
     assert refresh(client, new_session).status_code == 200
     assert_error(login(client, worker.phone, "old-password-1"), 401, "BAD_CREDENTIALS")
     assert login(client, worker.phone, "new-password-2").status_code == 200

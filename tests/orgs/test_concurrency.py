@@ -27,3 +27,36 @@ def test_adding_the_same_new_staff_member_at_once_gives_one_person_and_role(app,
         roles = db.session.scalar(sa.select(sa.func.count()).select_from(StaffRole)
                                   .where(StaffRole.org_id == tree["room_a"]))
         assert roles == 1
+
+
+def test_removing_the_same_role_at_once_removes_it_once(app, actors):
+    tree = actors.tree()
+    admin = actors.staff(tree["station"])
+    worker = actors.staff(tree["room_a"], "worker")
+
+    def remove(_):
+        return app.test_client().delete(f"{API}/orgs/{tree['room_a']}/staff/{worker.id}",
+                                        headers=admin.headers)
+
+    statuses = sorted(r.status_code for r in run_together(6, remove))
+    assert statuses == [200] + [404] * 5, statuses
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffRole)
+                                 .where(StaffRole.user_id == worker.id)) == 0
+
+
+def test_signing_out_at_once_twice_raises_the_version_twice(app, actors):
+    """Two sign-outs together both count: neither can reuse the version the other read."""
+    from volunteers.models import User
+
+    tree = actors.tree()
+    admin = actors.staff(tree["station"])
+    worker = actors.staff(tree["room_a"], "worker")
+
+    def sign_out(_):
+        return app.test_client().delete(f"{API}/orgs/{tree['room_a']}/staff/{worker.id}/sessions",
+                                        headers=admin.headers)
+
+    assert [r.status_code for r in run_together(4, sign_out)] == [200] * 4
+    with app.app_context():
+        assert db.session.get(User, worker.id).token_version == 4
