@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, post_dump, validate
 
+from api.auth import current_user
 from points.benefits_models import LIMIT_PERIODS, LIMIT_TOTAL, REDEMPTION_STATUSES, SPONSOR_KINDS
 
 from .common import Instant, QueryId, StrictInteger, Text
@@ -105,13 +106,21 @@ class IdempotencyHeader(Schema):
                                     validate=validate.Length(min=1, max=200))
 
 
+def _pickup_code(redemption):
+    """Only the redeemer ever sees the code: whoever holds it can have the unit
+    handed over (and the points spent), so staff must take it from the
+    resident's screen at the counter, never from a list."""
+    viewer = current_user(optional=True)
+    return redemption.code if viewer is not None and viewer.id == redemption.user_id else None
+
+
 class RedemptionOut(Schema):
     id = fields.Integer()
     benefit_id = fields.Integer()
     benefit_name = fields.Function(lambda r: r.benefit.name)
     org_id = fields.Function(lambda r: r.benefit.org_id)
     user_id = fields.Integer()
-    code = fields.String()
+    code = fields.Function(_pickup_code, metadata={"description": "the pickup code: to the redeemer only"})
     status = fields.String()
     cost = fields.Integer()
     expires_at = Instant()
@@ -121,6 +130,12 @@ class RedemptionOut(Schema):
     expired_at = Instant(allow_none=True)
     corrected_at = Instant(allow_none=True)
     correction_reason = fields.String(allow_none=True)
+
+    @post_dump
+    def _redeemer_only(self, data, **kwargs):
+        if data.get("code") is None:
+            data.pop("code", None)
+        return data
 
 
 class RedemptionListArgs(Schema):
