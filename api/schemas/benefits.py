@@ -18,7 +18,7 @@ class SponsorIn(Schema):
 
 class BenefitIn(Schema):
     name = Text(max_len=100)
-    description = Text(max_len=2000, required=False, load_default="")
+    description = Text(max_len=2000, required=False, blank=True, load_default="")
     image_url = fields.URL(load_default=None, allow_none=True, schemes={"http", "https"},
                            validate=validate.Length(max=500))
     cost = StrictInteger(required=True, validate=validate.Range(min=1, max=10_000_000))
@@ -35,7 +35,7 @@ class BenefitIn(Schema):
 
 class BenefitPatch(Schema):
     name = Text(max_len=100, required=False)
-    description = Text(max_len=2000, required=False, allow_none=True)
+    description = Text(max_len=2000, required=False, blank=True, allow_none=True)
     image_url = fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
     cost = StrictInteger(validate=validate.Range(min=1, max=10_000_000))
     per_user_limit = StrictInteger(allow_none=True, validate=POSITIVE)
@@ -49,7 +49,7 @@ class BenefitPatch(Schema):
 
 class RestockIn(Schema):
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=10_000_000))
-    note = Text(max_len=200, required=False, load_default="")
+    note = Text(max_len=200, required=False, blank=True, load_default="")
 
 
 class SponsorOut(Schema):
