@@ -1,5 +1,6 @@
 """Creating, publishing, cancelling and finding activities."""
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
@@ -12,6 +13,11 @@ from orgs.scope import can, require, scope_paths
 from orgs.services import get_org
 
 from .models import Activity, Registration
+
+# Multi-day activities are real (a summer camp, a week of home visits); a
+# schedule longer than a year is a typo, and its check-in windows and
+# settlement would span it all.
+MAX_DURATION = timedelta(days=366)
 
 
 def new_secret() -> str:
@@ -35,6 +41,8 @@ def _check_schedule(starts_at, ends_at, geofence) -> None:
     errors = {}
     if ends_at <= starts_at:
         errors["ends_at"] = ["结束时间须晚于开始时间"]
+    elif ends_at - starts_at > MAX_DURATION:
+        errors["ends_at"] = ["活动至多持续一年"]
     if geofence is not None:
         for field, limit in (("lat", 90), ("lng", 180)):
             value = geofence.get(field)
@@ -53,7 +61,8 @@ def create_activity(*, actor, org: Org, now, title, domain, location, starts_at,
     """A draft activity of `org`. Past times are allowed (back-entry of paper records).
 
     Raises FORBIDDEN unless the actor is staff of the org or above; VALIDATION_ERROR
-    when `ends_at` is not after `starts_at` or the geofence is out of range.
+    when `ends_at` is not after `starts_at`, or more than a year (366 days) after
+    it, or the geofence is out of range.
     """
     require(actor, "operate", org)
     _check_schedule(starts_at, ends_at, geofence)

@@ -73,9 +73,28 @@ STATIC = {
 }
 
 
+# Every signing key (tokens, check-in codes, passes) is derived from SECRET_KEY:
+# it must be long and random, e.g. `python -c "import secrets; print(secrets.token_urlsafe(48))"`.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` may not sign anything for real users, or None."""
+    if key == DEV_SECRET_KEY:
+        return "SECRET_KEY is the development default"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return f"SECRET_KEY has fewer than {SECRET_KEY_MIN_DISTINCT} distinct characters"
+    return None
+
+
 def check_safe(config: dict) -> None:
-    """Refuse to serve real users with the published development secret."""
-    if not config["DEV_LOGIN"] and config["SECRET_KEY"] == DEV_SECRET_KEY:
+    """Refuse to serve real users with the published development secret or a weak one
+    (the embedded demo and the tests run with DEV_LOGIN on, and may use any)."""
+    problem = None if config["DEV_LOGIN"] else secret_key_problem(config["SECRET_KEY"])
+    if problem:
         raise RuntimeError(
-            "SECRET_KEY is the development default; set SECRET_KEY (or DEV_LOGIN=1 for the demo)"
+            f"{problem}; set a long random SECRET_KEY (or DEV_LOGIN=1 for the demo)"
         )

@@ -11,8 +11,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from core.bounds import INT_LIMIT, is_sane_instant, is_storable_text
 from core.db import UTCDateTime, db
 from core.errors import Invalid
+
+BIGINT_LIMIT = 2**63 - 1
 
 
 @dataclass
@@ -32,18 +35,29 @@ def decode_cursor(cursor: str, columns) -> list:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong length")
-        decoded = []
-        for column, value in zip(columns, values):
-            if isinstance(column.type, UTCDateTime):
-                value = datetime.fromisoformat(value)
-            elif isinstance(column.type, sa.Date):
-                value = date.fromisoformat(value)
-            elif not isinstance(value, (int, str)) or isinstance(value, bool):
-                raise ValueError("wrong type")
-            decoded.append(value)
-        return decoded
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        return [_decoded(column, value) for column, value in zip(columns, values)]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise Invalid({"cursor": ["not a cursor from this list"]})
+
+
+def _decoded(column, value):
+    """A cursor is the client's to send back, so it is input like any other:
+    each value must be what the column could hold (else the driver fails)."""
+    if isinstance(column.type, UTCDateTime):
+        value = datetime.fromisoformat(value)
+        if not is_sane_instant(value):
+            raise ValueError("instant out of range")
+    elif isinstance(column.type, sa.Date):
+        value = date.fromisoformat(value)
+    elif isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("wrong type")
+    elif isinstance(value, int):
+        limit = BIGINT_LIMIT if isinstance(column.type, sa.BigInteger) else INT_LIMIT
+        if abs(value) > limit:
+            raise ValueError("integer out of range")
+    elif not is_storable_text(value):
+        raise ValueError("unstorable text")
+    return value
 
 
 def keyset_page(stmt, *, order, cursor: str | None, limit: int, descending: bool = False,

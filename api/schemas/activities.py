@@ -35,9 +35,9 @@ NON_NEGATIVE = validate.Range(min=0)
 
 class ActivityIn(Schema):
     title = Text(max_len=200)
-    description = Text(max_len=5000, required=False, load_default="")
+    description = Text(max_len=5000, required=False, blank=True, load_default="")
     domain = fields.String(required=True, validate=validate.OneOf(DOMAINS))
-    category = Text(max_len=64, required=False, load_default="")
+    category = Text(max_len=64, required=False, blank=True, load_default="")
     location = Text(max_len=200)
     starts_at = Instant(required=True)
     ends_at = Instant(required=True)
@@ -148,7 +148,7 @@ class PassOut(Schema):
 
 class ScanFields(Schema):
     action = fields.String(load_default="in", validate=validate.OneOf(ACTIONS))
-    device_id = Text(max_len=200, required=False, load_default=None)
+    device_id = Text(max_len=200, required=False, blank=True, load_default=None)
     client_time = Instant(load_default=None)
 
 
@@ -184,7 +184,7 @@ MAX_OFFLINE_SCANS = 500
 
 
 class OfflineScansIn(Schema):
-    device_id = Text(max_len=200, required=False, load_default=None)
+    device_id = Text(max_len=200, required=False, blank=True, load_default=None)
     scans = fields.List(fields.Nested(OfflineScanIn), required=True,
                         validate=validate.Length(min=1, max=MAX_OFFLINE_SCANS))
 

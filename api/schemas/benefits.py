@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, post_dump, validate
 
+from api.auth import current_user
 from points.benefits_models import LIMIT_PERIODS, LIMIT_TOTAL, REDEMPTION_STATUSES, SPONSOR_KINDS
 
 from .common import Instant, QueryId, StrictInteger, Text
@@ -17,7 +18,7 @@ class SponsorIn(Schema):
 
 class BenefitIn(Schema):
     name = Text(max_len=100)
-    description = Text(max_len=2000, required=False, load_default="")
+    description = Text(max_len=2000, required=False, blank=True, load_default="")
     image_url = fields.URL(load_default=None, allow_none=True, schemes={"http", "https"},
                            validate=validate.Length(max=500))
     cost = StrictInteger(required=True, validate=validate.Range(min=1, max=10_000_000))
@@ -34,7 +35,7 @@ class BenefitIn(Schema):
 
 class BenefitPatch(Schema):
     name = Text(max_len=100, required=False)
-    description = Text(max_len=2000, required=False, allow_none=True)
+    description = Text(max_len=2000, required=False, blank=True, allow_none=True)
     image_url = fields.URL(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=500))
     cost = StrictInteger(validate=validate.Range(min=1, max=10_000_000))
     per_user_limit = StrictInteger(allow_none=True, validate=POSITIVE)
@@ -48,7 +49,7 @@ class BenefitPatch(Schema):
 
 class RestockIn(Schema):
     quantity = StrictInteger(required=True, validate=validate.Range(min=1, max=10_000_000))
-    note = Text(max_len=200, required=False, load_default="")
+    note = Text(max_len=200, required=False, blank=True, load_default="")
 
 
 class SponsorOut(Schema):
@@ -105,13 +106,21 @@ class IdempotencyHeader(Schema):
                                     validate=validate.Length(min=1, max=200))
 
 
+def _pickup_code(redemption):
+    """Only the redeemer ever sees the code: whoever holds it can have the unit
+    handed over (and the points spent), so staff must take it from the
+    resident's screen at the counter, never from a list."""
+    viewer = current_user(optional=True)
+    return redemption.code if viewer is not None and viewer.id == redemption.user_id else None
+
+
 class RedemptionOut(Schema):
     id = fields.Integer()
     benefit_id = fields.Integer()
     benefit_name = fields.Function(lambda r: r.benefit.name)
     org_id = fields.Function(lambda r: r.benefit.org_id)
     user_id = fields.Integer()
-    code = fields.String()
+    code = fields.Function(_pickup_code, metadata={"description": "the pickup code: to the redeemer only"})
     status = fields.String()
     cost = fields.Integer()
     expires_at = Instant()
@@ -121,6 +130,12 @@ class RedemptionOut(Schema):
     expired_at = Instant(allow_none=True)
     corrected_at = Instant(allow_none=True)
     correction_reason = fields.String(allow_none=True)
+
+    @post_dump
+    def _redeemer_only(self, data, **kwargs):
+        if data.get("code") is None:
+            data.pop("code", None)
+        return data
 
 
 class RedemptionListArgs(Schema):

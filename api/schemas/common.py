@@ -1,10 +1,11 @@
 """Fields and schemas every feature's schemas share."""
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
+from core.bounds import INSTANT_PROBLEM, INT_LIMIT, is_sane_instant
 from core.phones import MAINLAND_MOBILE
 
 
@@ -14,17 +15,27 @@ def local_zone() -> ZoneInfo:
 
 class Instant(fields.DateTime):
     """ISO 8601 with an offset. Input without an offset is read in the configured
-    zone; output is given in that zone (+08:00 by default)."""
+    zone; output is given in that zone (+08:00 by default). A date alone is not
+    an instant (it would silently mean midnight), and only the years of
+    core.bounds are accepted."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise ValidationError("需要 ISO 8601 时间字符串")
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            raise ValidationError("需要日期和时间，如 2026-12-01T09:00:00+08:00，不能只有日期")
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError("不是有效的 ISO 8601 时间")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=local_zone())
+        if not is_sane_instant(parsed):
+            raise ValidationError(INSTANT_PROBLEM)
         return parsed
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -33,9 +44,8 @@ class Instant(fields.DateTime):
         return value.astimezone(local_zone()).isoformat()
 
 
-# Ids and counts are 32-bit columns: a larger number would overflow the database
-# driver (a 500), so it is refused as input instead.
-INT_LIMIT = 2**31 - 1
+# Ids and counts are 32-bit columns (INT_LIMIT): a larger number would overflow
+# the database driver (a 500), so it is refused as input instead.
 
 
 class BoundedInteger(fields.Integer):
@@ -73,11 +83,13 @@ class StrictString(fields.String):
         return value.strip()
 
 
-def Text(*, max_len: int, required: bool = True, min_len: int | None = None, **kwargs):
-    return StrictString(required=required,
-                        validate=validate.Length(min=1 if required and min_len is None else (min_len or 0),
-                                                 max=max_len),
-                        **kwargs)
+def Text(*, max_len: int, required: bool = True, min_len: int | None = None, blank: bool = False,
+         **kwargs):
+    """Trimmed text of at most `max_len`; empty (or only spaces) only where `blank`
+    says a field may be cleared, e.g. a description: never a name or a nickname."""
+    if min_len is None:
+        min_len = 0 if blank else 1
+    return StrictString(required=required, validate=validate.Length(min=min_len, max=max_len), **kwargs)
 
 
 def Phone(*, required: bool = True):

@@ -95,9 +95,14 @@ class VolunteerOut(Schema):
 
 
 class StaffVolunteerOut(VolunteerOut):
-    """Staff see the phone masked too: they call through the platform, not from a list."""
+    """Staff see the phone masked too: they call through the platform, not from a list.
+    Of the birth date only the year: enough for an age group, not to identify someone."""
     phone = fields.Function(lambda profile: mask_phone(profile.phone))
     home_org_id = fields.Function(lambda profile: profile.user.home_org_id)
+    birth_year = fields.Function(lambda profile: profile.birth_date.year if profile.birth_date else None)
+
+    class Meta:
+        exclude = ("birth_date",)
 
 
 class VolunteerListArgs(Schema):
