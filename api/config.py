@@ -65,6 +65,8 @@ STATIC = {
     # A rate limiter that cannot reach Redis lets requests through rather than fail them.
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # A Redis that hangs must not hold requests either (as core.kv's own client).
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
 }
 
 

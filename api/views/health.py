@@ -3,22 +3,32 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from core import clock
+from core.db import db
+from core.errors import DomainError
+from core.outages import database_answers
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness")
 
 
 class HealthOut(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "ok, or degraded when Redis is down"})
     time = fields.String()
+    database = fields.Boolean()
     redis = fields.Boolean()
+    down = fields.List(fields.String(), metadata={"description": "the dependencies that do not answer"})
 
 
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthOut)
+@blp.alt_response(503, description="SERVICE_UNAVAILABLE: the database is down (`details.down`)")
 def health():
-    """Cheap liveness probe; says whether Redis answers (the app works without it)."""
-    return {"status": "ok", "time": clock.now().isoformat(),
-            "redis": current_app.extensions["linli.kv"].ping()}
+    """Whether the database and Redis answer. The app works without Redis
+    (200, `degraded`); without the database it cannot (503)."""
+    answers = {"database": database_answers(db.engine), "redis": current_app.extensions["linli.kv"].ping()}
+    down = [name for name, up in answers.items() if not up]
+    if not answers["database"]:
+        raise DomainError("SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试", down=down)
+    return {"status": "degraded" if down else "ok", "time": clock.now().isoformat(), **answers, "down": down}
 
 
 class PongOut(Schema):
