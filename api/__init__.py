@@ -1,6 +1,5 @@
 """The HTTP layer: app factory, auth, error envelope, schemas, one blueprint per feature."""
 import json
-import logging
 import uuid
 
 from flask import Flask, g, request
@@ -13,7 +12,7 @@ from core.db import db, ping_when_idle, savepoints_inside_transactions
 from core.errors import DomainError
 
 from . import config as config_module
-from . import errors, limits
+from . import errors, limits, logs
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -67,8 +66,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     app.config.update(overrides or {})
     config_module.check_safe(app.config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(app.config)
     app.json.ensure_ascii = False  # Chinese as-is
-    logging.basicConfig(level=logging.INFO)
+    logs.configure()
 
     if app.config.get("PASSWORD_HASH_FAST"):
         passwords.configure(time_cost=1, memory_cost=8)

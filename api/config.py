@@ -48,6 +48,8 @@ def from_environment() -> dict:
         "OFFLINE_SCAN_MAX_HOURS": int(env.get("OFFLINE_SCAN_MAX_HOURS", "72")),
         # A pooled database connection idle this long is pinged before use (core.db.ping_when_idle).
         "DB_IDLE_PING_SECONDS": float(env.get("DB_IDLE_PING_SECONDS", "10")),
+        # How long a new PostgreSQL connection may take before the request answers 503 (at least 2).
+        "DB_CONNECT_TIMEOUT_SECONDS": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "5")),
     }
 
 
@@ -68,6 +70,20 @@ STATIC = {
     # A Redis that hangs must not hold requests either (as core.kv's own client).
     "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
 }
+
+
+def engine_options(config: dict) -> dict:
+    """The database engine's options: those configured, and always
+    `hide_parameters`, so that the message of a failed statement (which is
+    logged) names the statement but never its values (phones, code secrets);
+    on PostgreSQL a connect timeout, so that a server that does not answer
+    is a 503 after that long rather than a request held until the OS gives up."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["hide_parameters"] = True
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        timeout = config.get("DB_CONNECT_TIMEOUT_SECONDS", 5)
+        options["connect_args"] = {"connect_timeout": timeout, **options.get("connect_args", {})}
+    return options
 
 
 def check_safe(config: dict) -> None:

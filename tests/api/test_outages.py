@@ -12,35 +12,13 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from api import create_app
 from api.limits import limiter
 from core.db import db
-from tests.activity_support import code_of, make_activity, register
+from tests.activity_support import code_of, frozen, make_activity, register  # noqa: F401
+from tests.app_support import another_app, closed_port
 from tests.conftest import ON_POSTGRES, TEST_REDIS_URL
 from tests.fakes.tcp_proxy import SilentServer, TcpProxy
 from tests.support import API, assert_error
-
-# What the session app was made with that another app must share to see its data and tokens.
-SHARED = ["TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "REDIS_PREFIX", "SECRET_KEY", "DEV_LOGIN",
-          "PASSWORD_HASH_FAST", "RATELIMIT_LOGIN", "RATELIMIT_CHECKIN"]
-
-
-@contextlib.contextmanager
-def another_app(app, **changes):
-    """An app like the session's but for `changes`, with its own engine and store.
-
-    Flask-Limiter keeps its storage on the one module-level `limiter` that
-    every app's init_app rebinds; the session app's is put back afterwards."""
-    saved = dict(limiter.__dict__)
-    other = create_app({**{key: app.config[key] for key in SHARED}, **changes})
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.engine.dispose()
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
-
 
 def assert_unavailable(response, down=("database",)):
     error = assert_error(response, 503, "SERVICE_UNAVAILABLE")
@@ -54,12 +32,10 @@ def _via(proxy: TcpProxy, url: str) -> str:
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
-def test_postgres_down_is_503_and_the_app_recovers_by_itself(app, client, actors):
+def test_postgres_down_is_503_and_the_app_recovers_by_itself(app, client, actors, frozen):
     tree = actors.tree()
     staff = actors.staff(tree["room_a"], "worker")
-    from core import clock
-
-    activity = make_activity(client, staff, tree["room_a"], clock.now())
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
     early, late = actors.resident(), actors.resident()
     for person in (early, late):
         assert register(client, person, activity["id"]).status_code == 201
@@ -164,7 +140,7 @@ def _connection_refused():
         import psycopg
 
         try:
-            psycopg.connect(host="127.0.0.1", port=_closed_port(), connect_timeout=2)
+            psycopg.connect(host="127.0.0.1", port=closed_port(), connect_timeout=2)
         except psycopg.OperationalError as exc:
             return exc
     try:
@@ -172,14 +148,6 @@ def _connection_refused():
     except sqlite3.OperationalError as exc:
         return exc
     raise AssertionError("connected to nothing")
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once it is closed
 
 
 # -- what counts as an outage ------------------------------------------------
@@ -269,15 +237,13 @@ def _redis_that_goes_down():
         with TcpProxy(target.host or "127.0.0.1", target.port or 6379) as proxy:
             yield f"redis://127.0.0.1:{proxy.port}/{target.database or 0}", proxy.stop
     else:
-        yield f"redis://127.0.0.1:{_closed_port()}/0", lambda: None
+        yield f"redis://127.0.0.1:{closed_port()}/0", lambda: None
 
 
-def test_redis_down_costs_no_request_a_5xx(app, client, actors):
+def test_redis_down_costs_no_request_a_5xx(app, client, actors, frozen):
     tree = actors.tree()
     staff = actors.staff(tree["room_a"], "worker")
-    from core import clock
-
-    activity = make_activity(client, staff, tree["room_a"], clock.now())
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
     resident = actors.resident()
     assert register(client, resident, activity["id"]).status_code == 201
     code = code_of(client, staff, activity["id"])
@@ -312,3 +278,16 @@ def test_a_redis_that_hangs_costs_no_request_a_5xx(app, actors):
         login = http.post(f"{API}/auth/login", json={"phone": staff.phone, "password": "password-123"})
         assert login.status_code == 200
         assert silent.accepted >= 2  # both the store and the limiter really asked
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
+def test_a_database_that_never_answers_is_503_after_the_connect_timeout(app, actors):
+    """A server that accepts and never answers (a firewall dropping replies):
+    the request gives up on its own after DB_CONNECT_TIMEOUT_SECONDS, not when
+    the other side finally closes, which may be never."""
+    tree = actors.tree()
+    with SilentServer(hold_seconds=60) as silent, \
+            another_app(app, SQLALCHEMY_DATABASE_URI=_via(silent, app.config["SQLALCHEMY_DATABASE_URI"]),
+                        DB_CONNECT_TIMEOUT_SECONDS=2) as other:
+        assert_unavailable(other.test_client().get(f"{API}/orgs/{tree['room_a']}"))
+        assert silent.accepted >= 1 and silent.closed == 0  # the client gave up first

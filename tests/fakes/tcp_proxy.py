@@ -110,6 +110,8 @@ class SilentServer:
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
         self.accepted = 0
+        self.closed = 0  # connections this side closed after holding them
+        self._held: list[tuple[socket.socket, threading.Timer]] = []
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -121,6 +123,9 @@ class SilentServer:
         self._stopping.set()
         self._thread.join()
         self._listener.close()
+        for client, timer in self._held:
+            timer.cancel()
+            client.close()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -129,6 +134,11 @@ class SilentServer:
             except socket.timeout:
                 continue
             self.accepted += 1
-            timer = threading.Timer(self.hold_seconds, client.close)
+            timer = threading.Timer(self.hold_seconds, self._close, args=(client,))
             timer.daemon = True
             timer.start()
+            self._held.append((client, timer))
+
+    def _close(self, client: socket.socket) -> None:
+        self.closed += 1
+        client.close()
