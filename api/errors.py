@@ -154,7 +154,7 @@ def handle_outage(exc: Exception, dependency: str):
     request_id = g.get("request_id", "-")
     cause = getattr(exc, "orig", None) or exc
     reason = (str(cause).strip().splitlines() or [""])[0]
-    log.error("%s unavailable, request %s: %s: %s", dependency, request_id, type(cause).__name__, reason)
+    log.error("%s unavailable: %s: %s", dependency, type(cause).__name__, reason)  # the line names the request
     return envelope(503, "SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试",
                     {"down": [dependency], "request_id": request_id},
                     {"Retry-After": str(RETRY_AFTER_SECONDS)})
