@@ -12,6 +12,8 @@ import sys
 
 import sqlalchemy as sa
 
+from .errors import DomainError
+
 # Primary result codes (the low byte of the extended code) of a file that
 # cannot be used now: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
 SQLITE_UNAVAILABLE = {5, 6, 7, 8, 10, 13, 14, 15}
@@ -73,3 +75,13 @@ def database_answers(engine: sa.Engine) -> bool:
         if unavailable_dependency(exc) is None:
             raise
         return False
+
+
+def health(*, engine: sa.Engine, store, now) -> dict:
+    """Which dependency answers. Redis down is `degraded` (the app works
+    without it); the database down raises SERVICE_UNAVAILABLE naming what is down."""
+    answers = {"database": database_answers(engine), "redis": store.ping()}
+    down = [name for name, up in answers.items() if not up]
+    if not answers["database"]:
+        raise DomainError("SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试", down=down)
+    return {"status": "degraded" if down else "ok", "time": now.isoformat(), **answers, "down": down}

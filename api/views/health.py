@@ -2,10 +2,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from core import clock
+from core import clock, outages
 from core.db import db
-from core.errors import DomainError
-from core.outages import database_answers
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness")
 
@@ -24,11 +22,7 @@ class HealthOut(Schema):
 def health():
     """Whether the database and Redis answer. The app works without Redis
     (200, `degraded`); without the database it cannot (503)."""
-    answers = {"database": database_answers(db.engine), "redis": current_app.extensions["linli.kv"].ping()}
-    down = [name for name, up in answers.items() if not up]
-    if not answers["database"]:
-        raise DomainError("SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试", down=down)
-    return {"status": "degraded" if down else "ok", "time": clock.now().isoformat(), **answers, "down": down}
+    return outages.health(engine=db.engine, store=current_app.extensions["linli.kv"], now=clock.now())
 
 
 class PongOut(Schema):

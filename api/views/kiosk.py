@@ -35,8 +35,11 @@ def _state(token: str) -> dict:
 
 
 @blp.route("/state", methods=["GET"])
+@blp.doc(parameters=[{"in": "header", "name": "X-Kiosk-Token", "required": True, "schema": {"type": "string"},
+                      "description": "the token of the kiosk link (its fragment)"}])
 def state():
-    """NOT_FOUND for a missing, unknown or revoked token."""
+    """What the door screen shows: title, the current code and its QR, when to
+    fetch the next, counts. NOT_FOUND for a missing, unknown or revoked token."""
     response = jsonify(_state(request.headers.get("X-Kiosk-Token", "")))
     response.headers["Cache-Control"] = "no-store"
     return response
