@@ -1,5 +1,4 @@
 """The HTTP layer: app factory, auth, error envelope, schemas, one blueprint per feature."""
-import logging
 import uuid
 
 from flask import Flask, g, request
@@ -12,7 +11,7 @@ from core import kv, passwords
 from core.db import db, ping_when_idle, savepoints_inside_transactions
 
 from . import config as config_module
-from . import errors, limits, parsing
+from . import errors, limits, logs, parsing
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -81,8 +80,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     config_module.check_safe(app.config)
     trust_proxies(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(app.config)
     app.json.ensure_ascii = False  # Chinese as-is
-    logging.basicConfig(level=logging.INFO)
+    logs.configure()
 
     if app.config.get("PASSWORD_HASH_FAST"):
         passwords.configure(time_cost=1, memory_cost=8)

@@ -53,6 +53,8 @@ def from_environment() -> dict:
         "OFFLINE_SCAN_MAX_HOURS": int(env.get("OFFLINE_SCAN_MAX_HOURS", "72")),
         # A pooled database connection idle this long is pinged before use (core.db.ping_when_idle).
         "DB_IDLE_PING_SECONDS": float(env.get("DB_IDLE_PING_SECONDS", "10")),
+        # How long a new PostgreSQL connection may take before the request answers 503 (at least 2).
+        "DB_CONNECT_TIMEOUT_SECONDS": int(env.get("DB_CONNECT_TIMEOUT_SECONDS", "5")),
     }
 
 
@@ -70,6 +72,8 @@ STATIC = {
     # A rate limiter that cannot reach Redis lets requests through rather than fail them.
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # A Redis that hangs must not hold requests either (as core.kv's own client).
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
 }
 
 
@@ -88,6 +92,20 @@ def secret_key_problem(key: str) -> str | None:
     if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
         return f"SECRET_KEY has fewer than {SECRET_KEY_MIN_DISTINCT} distinct characters"
     return None
+
+
+def engine_options(config: dict) -> dict:
+    """The database engine's options: those configured, and always
+    `hide_parameters`, so that the message of a failed statement (which is
+    logged) names the statement but never its values (phones, code secrets);
+    on PostgreSQL a connect timeout, so that a server that does not answer
+    is a 503 after that long rather than a request held until the OS gives up."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["hide_parameters"] = True
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        timeout = config.get("DB_CONNECT_TIMEOUT_SECONDS", 5)
+        options["connect_args"] = {"connect_timeout": timeout, **options.get("connect_args", {})}
+    return options
 
 
 def check_safe(config: dict) -> None:

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.db import db
 from core.errors import DomainError
+from core.outages import unavailable_dependency
 
 log = logging.getLogger("linli.errors")
 
@@ -50,7 +51,11 @@ STATUS_BY_CODE = {
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
     "WECHAT_UNAVAILABLE": 503,
+    "SERVICE_UNAVAILABLE": 503,  # the database (a dependency) is down: retry after Retry-After
 }
+
+# What a 503 tells a client to wait before trying again.
+RETRY_AFTER_SECONDS = 5
 
 HTTP_CODES = {
     400: "BAD_REQUEST",
@@ -100,7 +105,8 @@ def _end_transaction(keep: bool) -> None:
 def handle_domain_error(exc: DomainError):
     _end_transaction(exc.keep_changes)
     status = STATUS_BY_CODE.get(exc.code, 409)
-    return envelope(status, exc.code, exc.message, exc.details)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return envelope(status, exc.code, exc.message, exc.details, headers)
 
 
 def handle_http_exception(exc: HTTPException):
@@ -127,12 +133,33 @@ def handle_http_exception(exc: HTTPException):
 
 
 def handle_unexpected(exc: Exception):
+    dependency = unavailable_dependency(exc)
+    if dependency is not None:  # not a bug: 503 in tests too
+        return handle_outage(exc, dependency)
     if current_app.config.get("TESTING") and not current_app.config.get("TEST_SHOW_500"):
         raise exc
     _end_transaction(False)
     request_id = g.get("request_id", "-")
     log.exception("unexpected error, request %s", request_id)
     return envelope(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试", {"request_id": request_id})
+
+
+def handle_outage(exc: Exception, dependency: str):
+    """A dependency is down: 503 SERVICE_UNAVAILABLE, which a client retries.
+
+    One line per request, without a traceback (an outage fails every request
+    alike) and without the statement: the driver's own message says why."""
+    try:
+        db.session.rollback()  # gives the broken connection back to the pool, which discards it
+    except Exception:  # the database is down; there is nothing to roll back to
+        pass
+    request_id = g.get("request_id", "-")
+    cause = getattr(exc, "orig", None) or exc
+    reason = (str(cause).strip().splitlines() or [""])[0]
+    log.error("%s unavailable: %s: %s", dependency, type(cause).__name__, reason)  # the line names the request
+    return envelope(503, "SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试",
+                    {"down": [dependency], "request_id": request_id},
+                    {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def register(app) -> None:

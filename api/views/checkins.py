@@ -158,10 +158,12 @@ def rotate_pass():
 @load(visible_activity, "activity_id", **STAFF_ACTIVITY)
 @blp.response(201, KioskLinkOut)
 def create_kiosk_link(activity):
-    """A link for the door screen; the token is shown only here."""
+    """A link for the door screen; the token is shown only here. It is the
+    link's fragment (`/kiosk#<token>`), which browsers never send, so it stays
+    out of access logs."""
     link, token = kiosk.create_link(actor=current_user(), activity=activity, now=clock.now())
     return {"id": link.id, "activity_id": activity.id, "token": token,
-            "url": f"{request.host_url.rstrip('/')}/kiosk/{token}", "created_at": link.created_at,
+            "url": f"{request.host_url.rstrip('/')}/kiosk#{token}", "created_at": link.created_at,
             "revoked_at": None}
 
 

@@ -1,19 +1,21 @@
 """The door screen: a plain page that shows the activity's rotating check-in QR.
 
-Opened from a staff-issued kiosk link (no sign-in on the tablet). The page
-polls `/kiosk/<token>/state` and swaps the image in place just after each
-rotation, well before the shown code expires (the previous code stays valid
-for one more period), so the screen never reloads.
+Opened from a staff-issued kiosk link, `/kiosk#<token>` (no sign-in on the
+tablet). The token is the URL's fragment, which a browser never sends, so it
+stays out of access logs (and Referer headers): the page's script reads it
+and sends it in the `X-Kiosk-Token` header when it polls `/kiosk/state`. It
+swaps the image in place just after each rotation, well before the shown code
+expires (the previous code stays valid for one more period), so the screen
+never reloads.
 """
 import base64
 
-from flask import Response, jsonify, render_template_string
+from flask import Response, jsonify, render_template_string, request
 from flask_smorest import Blueprint
 
 from activities import kiosk, passes
 from api.schemas.common import Instant
 from core import clock, qr
-from core.errors import DomainError
 
 blp = Blueprint("kiosk", __name__, url_prefix="/kiosk", description="Door screen (HTML)")
 link_blp = Blueprint("checkin_link", __name__, url_prefix="/c",
@@ -32,25 +34,30 @@ def _state(token: str) -> dict:
     return state
 
 
-@blp.route("/<token>/state", methods=["GET"])
-def state(token):
-    response = jsonify(_state(token))
+@blp.route("/state", methods=["GET"])
+@blp.doc(parameters=[{"in": "header", "name": "X-Kiosk-Token", "required": True, "schema": {"type": "string"},
+                      "description": "the token of the kiosk link (its fragment)"}])
+def state():
+    """What the door screen shows: title, the current code and its QR, when to
+    fetch the next, counts. NOT_FOUND for a missing, unknown or revoked token."""
+    response = jsonify(_state(request.headers.get("X-Kiosk-Token", "")))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@blp.route("/<token>", methods=["GET"])
-def page(token):
-    try:
-        current = _state(token)
-    except DomainError as error:
-        if error.code != "NOT_FOUND":
-            raise
-        return Response(render_template_string(GONE_PAGE), status=404, mimetype="text/html")
-    response = Response(render_template_string(PAGE, s=current, token=token), mimetype="text/html")
+@blp.route("", methods=["GET"])
+def page():
+    """The same page for every link: the script fills it in from `/kiosk/state`."""
+    response = Response(PAGE, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@blp.route("/<path:old>", methods=["GET"])
+def old_link(old):
+    """`/kiosk/<token>` links put the token in access logs; they open nothing now."""
+    return Response(OLD_LINK_PAGE, status=404, mimetype="text/html")
 
 
 @link_blp.route("/<code>", methods=["GET"])
@@ -68,9 +75,9 @@ USE_WECHAT_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
 <h1>请用微信“扫一扫”签到</h1><p>这是社区活动的签到码：请打开微信，用“扫一扫”扫描门口屏幕上的二维码，
 将在“邻里”小程序中完成签到。</p></body></html>"""
 
-GONE_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
-<title>链接已失效</title><body style="font-family:sans-serif;text-align:center;padding-top:20vh">
-<h1>此签到展示链接无效或已被撤销</h1><p>请联系社工重新获取链接。</p></body></html>"""
+OLD_LINK_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<title>链接已停用</title><body style="font-family:sans-serif;text-align:center;padding-top:20vh">
+<h1>此签到展示链接已停用</h1><p>请联系社工在后台重新生成展示链接。</p></body></html>"""
 
 PAGE = """<!doctype html>
 <html lang="zh-CN">
@@ -78,7 +85,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>签到 · {{ s.title }}</title>
+<title>签到</title>
 <style>
   body { margin: 0; font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
          background: #f6f3ea; color: #222; text-align: center; }
@@ -92,29 +99,39 @@ PAGE = """<!doctype html>
   #status { font-size: 2.2vmin; color: #a33; min-height: 3vmin; }
 </style>
 </head>
-<body data-token="{{ token }}">
-  <h1 id="title">{{ s.title }}</h1>
-  <div class="where" id="where">{{ s.location }}</div>
-  <img id="qr" alt="签到二维码" src="{{ s.qr }}" data-code="{{ s.code }}" data-version="0">
+<body>
+  <h1 id="title"></h1>
+  <div class="where" id="where"></div>
+  <img id="qr" alt="签到二维码" data-code="" data-version="0" style="visibility: hidden">
   <div class="hint">请打开“邻里”小程序，扫描二维码签到</div>
   <div class="counts">
-    <div>已报名<b id="registered">{{ s.attendance.registered.participants + s.attendance.registered.volunteers }}</b></div>
-    <div>已签到<b id="checked-in">{{ s.attendance.checked_in }}</b></div>
-    <div>在场<b id="inside">{{ s.attendance.inside_now }}</b></div>
+    <div>已报名<b id="registered">–</b></div>
+    <div>已签到<b id="checked-in">–</b></div>
+    <div>在场<b id="inside">–</b></div>
   </div>
-  <div id="status"></div>
+  <div id="status">正在加载…</div>
 <script>
 (function () {
-  var token = document.body.dataset.token;
+  // The link is /kiosk#<token>: the fragment never leaves the browser, so the
+  // token goes to the server only in a header, and into no access log.
+  var token = decodeURIComponent(location.hash.slice(1));
   var img = document.getElementById("qr");
   var statusLine = document.getElementById("status");
   var version = 0;
+  function gone() {
+    statusLine.textContent = "此签到展示链接无效或已被撤销，请联系社工重新获取链接";
+    img.style.visibility = "hidden";
+  }
   function show(state) {
+    document.getElementById("title").textContent = state.title;
+    document.getElementById("where").textContent = state.location || "";
+    document.title = "签到 · " + state.title;
     if (state.code !== img.dataset.code) {
       img.src = state.qr;            // swap in place: no page reload
       img.dataset.code = state.code;
       version += 1;
       img.dataset.version = String(version);
+      img.style.visibility = "visible";
     }
     var a = state.attendance;
     document.getElementById("registered").textContent = a.registered.participants + a.registered.volunteers;
@@ -128,11 +145,10 @@ PAGE = """<!doctype html>
     return Math.max(300, Math.min(5000, untilRotation));
   }
   function poll() {
-    fetch("/kiosk/" + encodeURIComponent(token) + "/state", {cache: "no-store"})
+    fetch("/kiosk/state", {cache: "no-store", headers: {"X-Kiosk-Token": token}})
       .then(function (response) {
         if (response.status === 404) {
-          statusLine.textContent = "此链接已被撤销";
-          img.style.visibility = "hidden";
+          gone();
           return null;
         }
         if (!response.ok) { throw new Error("HTTP " + response.status); }
@@ -148,7 +164,7 @@ PAGE = """<!doctype html>
         setTimeout(poll, 2000);
       });
   }
-  setTimeout(poll, 300);
+  if (token) { poll(); } else { gone(); }
 })();
 </script>
 </body>

@@ -1,6 +1,7 @@
 """Kiosk links and the door screen: contract, and the page in a real browser."""
 import base64
 import io
+import logging
 import os
 import threading
 
@@ -20,19 +21,28 @@ def new_link(client, staff, activity_id):
     return response.get_json()
 
 
+def kiosk_state(client, token):
+    """What the door screen's script fetches: the token in a header, never in the URL."""
+    return client.get("/kiosk/state", headers={"X-Kiosk-Token": token})
+
+
 def test_kiosk_link_lifecycle(client, actors, frozen):
     tree = actors.tree()
     staff = actors.staff(tree["room_a"], "worker")
     activity = make_activity(client, staff, tree["room_a"], frozen.current)
     link = new_link(client, staff, activity["id"])
     assert len(link["token"]) >= 43  # 256 random bits, base64url
-    assert link["url"].endswith(f"/kiosk/{link['token']}")
-    page = client.get(f"/kiosk/{link['token']}")
+    # The token is the URL's fragment, which a browser never sends to the server.
+    assert link["url"].endswith(f"/kiosk#{link['token']}")
+    page = client.get("/kiosk")
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert activity["title"] in page.get_data(as_text=True)
-    state = client.get(f"/kiosk/{link['token']}/state").get_json()
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert "X-Kiosk-Token" in page.get_data(as_text=True)
+    state = kiosk_state(client, link["token"]).get_json()
     assert state["title"] == activity["title"] and state["qr"].startswith("data:image/png;base64,")
     assert state["attendance"]["checked_in"] == 0
+    assert_error(client.get("/kiosk/state"), 404, "NOT_FOUND")
+    assert_error(kiosk_state(client, "not-a-token"), 404, "NOT_FOUND")
     url = f"{API}/activities/{activity['id']}/kiosk-links"
     assert_error(client.post(url), 401, "UNAUTHENTICATED")
     assert_error(client.post(url, headers=actors.resident().headers), 403, "FORBIDDEN")
@@ -41,9 +51,20 @@ def test_kiosk_link_lifecycle(client, actors, frozen):
     assert_error(client.delete(f"{url}/99999", headers=staff.headers), 404, "NOT_FOUND")
     revoked = client.delete(f"{url}/{link['id']}", headers=staff.headers)
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
-    assert client.get(f"/kiosk/{link['token']}").status_code == 404
-    assert_error(client.get(f"/kiosk/{link['token']}/state"), 404, "NOT_FOUND")
-    assert client.get("/kiosk/not-a-token").status_code == 404
+    assert_error(kiosk_state(client, link["token"]), 404, "NOT_FOUND")
+
+
+def test_the_old_link_with_the_token_in_the_path_opens_nothing(client, actors, frozen):
+    """/kiosk/<token> put the token in every access log; such a link now only says to get a new one."""
+    tree = actors.tree()
+    staff = actors.staff(tree["room_a"], "worker")
+    activity = make_activity(client, staff, tree["room_a"], frozen.current)
+    token = new_link(client, staff, activity["id"])["token"]
+    old = client.get(f"/kiosk/{token}")
+    assert old.status_code == 404 and old.mimetype == "text/html"
+    assert activity["title"] not in old.get_data(as_text=True) and "重新" in old.get_data(as_text=True)
+    assert client.get(f"/kiosk/{token}/state").status_code == 404
+    assert kiosk_state(client, token).status_code == 200  # the link itself is not revoked by this
 
 
 @pytest.fixture
@@ -81,7 +102,7 @@ def shown_code(page) -> tuple[str, str]:
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
-def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server, monkeypatch):
+def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server, monkeypatch, caplog):
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setitem(app.config, "CODE_PERIOD_SECONDS", 2)
@@ -93,6 +114,7 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
         register(client, person, activity["id"])
     link = new_link(client, staff, activity["id"])
     token = link["token"]
+    caplog.set_level(logging.INFO, logger="werkzeug")  # the live server's access log
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -101,8 +123,9 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.goto(f"{live_server}/kiosk/{token}")
-            assert page.locator("#title").inner_text() == activity["title"]
+            page.goto(link["url"].replace("http://localhost", live_server))
+            page.wait_for_function(f"document.getElementById('title').textContent === {activity['title']!r}",
+                                   timeout=15_000)
             page.evaluate("window.__sameDocument = true")  # gone if the page reloads
             first_code, _ = shown_code(page)
             page.wait_for_function(
@@ -126,6 +149,11 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
         finally:
             browser.close()
 
+    access_log = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert any('"GET /kiosk HTTP' in line for line in access_log)
+    assert any('"GET /kiosk/state HTTP' in line for line in access_log)
+    assert not [line for line in access_log if token in line]
+
 
 def test_door_qrs_carry_a_link_when_configured(app, client, actors, monkeypatch, frozen):
     tree = actors.tree()
@@ -144,7 +172,7 @@ def test_door_qrs_carry_a_link_when_configured(app, client, actors, monkeypatch,
                                     headers=staff.headers).data)
     assert scanned == issued["link"]
     link = client.post(f"{API}/activities/{activity['id']}/kiosk-links", headers=staff.headers).get_json()
-    state = client.get(f"/kiosk/{link['token']}/state").get_json()
+    state = kiosk_state(client, link["token"]).get_json()
     assert state["link"] == "https://linli.example.cn/c/" + state["code"]
     assert _decode_qr(base64.b64decode(state["qr"].split(",", 1)[1])) == state["link"]
     # What the mini-program posts: the link as scanned (WeChat hands it over whole).
