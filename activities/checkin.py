@@ -114,9 +114,9 @@ class _Place:
 
 
 _registrations = Registration.__table__
-_PLACE = (sa.select(_registrations.c.id, _registrations.c.status, _registrations.c.checked_in_at,
-                    _registrations.c.checked_out_at)
-          .where(_registrations.c.id == sa.bindparam("registration_id")))
+_PLACE_COLUMNS = (_registrations.c.id, _registrations.c.status, _registrations.c.checked_in_at,
+                  _registrations.c.checked_out_at)
+_PLACE = sa.select(*_PLACE_COLUMNS).where(_registrations.c.id == sa.bindparam("registration_id"))
 _LOCKED_PLACE = _PLACE.with_for_update()
 
 
@@ -126,8 +126,7 @@ def _place(row) -> _Place:
 
 def _place_of(activity_id: int, user_id: int) -> _Place | None:
     row = db.session.execute(
-        sa.select(_registrations.c.id, _registrations.c.status, _registrations.c.checked_in_at,
-                  _registrations.c.checked_out_at)
+        sa.select(*_PLACE_COLUMNS)
         .where(_registrations.c.activity_id == activity_id, _registrations.c.user_id == user_id)
     ).first()
     return None if row is None else _place(row)
@@ -356,8 +355,7 @@ def manual_checkin(*, actor, activity: Activity, registration_id: int, scan: Sca
     """
     require(actor, "operate", activity.org)
     row = db.session.execute(
-        sa.select(_registrations.c.user_id, _registrations.c.id, _registrations.c.status,
-                  _registrations.c.checked_in_at, _registrations.c.checked_out_at)
+        sa.select(_registrations.c.user_id, *_PLACE_COLUMNS)
         .where(_registrations.c.id == registration_id, _registrations.c.activity_id == activity.id)
     ).first()
     if row is None:
