@@ -57,13 +57,6 @@ _TIMES_FROM_LOG = sa.select(
     .where(_standing.c.action == "out", _standing.c.occurred_at >= _first_in.c.at).scalar_subquery())
 
 
-def checked_in_by(registration_id: int, moment) -> bool:
-    """Whether a check-in of the registration that stands happened at or before `moment`."""
-    return db.session.scalar(
-        sa.select(sa.exists().where(_standing.c.action == "in", _standing.c.occurred_at <= moment)),
-        {"registration_id": registration_id})
-
-
 def recompute_times(registration: Registration) -> None:
     """The registration's times from its log: the earliest accepted check-in
     that stands (not annulled), and the earliest check-out at or after it,

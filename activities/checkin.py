@@ -1,28 +1,31 @@
 """Check-in and check-out: self scans of the activity code, staff scans of a
-pass, manual check-in by staff (annulment and figures: `attendance`).
+pass, manual check-in by staff (annulment and figures: `attendance`; the
+self scan's one-statement fast path: `door_scan`; uploads: `offline`).
 
+Each door reads the facts and calls `decision.decide`, which holds every
+rule; this module only reads, writes what the decision says and logs it.
 Every attempt writes exactly one row of the check-in log, accepted or not;
 a refusal raises with `keep_changes=True` so its row survives the rollback
 that an error otherwise causes. The registration's `checked_in_at` /
-`checked_out_at` change only through one conditional UPDATE each, so any
-number of simultaneous scans of one registration yield exactly one `first`.
+`checked_out_at` change only through one UPDATE guarded by the facts the
+decision was made on; when another scan changed them in between, the
+registration is read again, locked, and decided on afresh. So any number of
+simultaneous scans of one registration yield exactly one `first`.
 """
-import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
 
 from core import codes
 from core.db import UTCDateTime, db, is_postgres
-from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.errors import DomainError, NotFound
 from orgs.scope import require
 from volunteers.models import User
 
+from .decision import (ACCEPTED, IN, REFUSED, REPEAT, ActivityFacts, Decision, RegistrationFacts,
+                       ScanFacts, checkin_window, decide)
 from .models import Activity, CheckinLog, Registration
 from .passes import user_of_pass
-
-EARTH_RADIUS_M = 6_371_000
 
 
 @dataclass(frozen=True)
@@ -81,97 +84,71 @@ class _Refusal(Exception):
 def _refused(scan: Scan, refusal: _Refusal, now) -> DomainError:
     error = refusal.error
     log_scan(scan, now=now, activity_id=refusal.activity_id, user_id=refusal.user_id,
-         registration_id=refusal.registration_id, result="refused", reason=error.code)
+             registration_id=refusal.registration_id, result="refused", reason=error.code)
     return DomainError(error.code, error.message, keep_changes=True, **error.details)
 
 
-# --- checks -----------------------------------------------------------------
-
-def checkin_window(activity: Activity):
-    return (activity.starts_at - timedelta(minutes=activity.checkin_opens_before_min),
-            activity.ends_at + timedelta(minutes=activity.checkin_closes_after_min))
+_MESSAGES = {"NOT_REGISTERED": "没有已确认的报名", "NOT_CHECKED_IN": "请先签到再签退"}
 
 
-def _check_open(activity: Activity, now) -> None:
-    opens, closes = checkin_window(activity)
-    if activity.status != "published" or not opens <= now <= closes:
-        raise DomainError("CHECKIN_NOT_OPEN", "不在签到时间内", opens_at=opens.isoformat(),
-                          closes_at=closes.isoformat())
+def _error_of(decision: Decision, activity: ActivityFacts, scan: Scan) -> DomainError:
+    """The refusal the client is shown: the decision's reason, worded."""
+    if decision.reason == "CHECKIN_NOT_OPEN":
+        opens, closes = checkin_window(activity)
+        return DomainError("CHECKIN_NOT_OPEN", "不在签到时间内", opens_at=opens.isoformat(),
+                           closes_at=closes.isoformat())
+    if decision.reason == "OUT_OF_AREA":
+        return DomainError("OUT_OF_AREA", "需要定位信息才能签到" if scan.lat is None or scan.lng is None
+                           else "不在活动地点范围内")
+    return DomainError(decision.reason, _MESSAGES[decision.reason])
 
 
-def distance_m(lat1, lng1, lat2, lng2) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+# --- reading and writing the registration -----------------------------------
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """The person's registration: its id and the facts the decision reads."""
 
-def _check_area(activity: Activity, scan: Scan) -> None:
-    if activity.geofence_radius_m is None:
-        return
-    if scan.lat is None or scan.lng is None:
-        raise Forbidden("需要定位信息才能签到", code="OUT_OF_AREA")
-    if distance_m(scan.lat, scan.lng, activity.geofence_lat, activity.geofence_lng) > activity.geofence_radius_m:
-        raise Forbidden("不在活动地点范围内", code="OUT_OF_AREA")
-
-
-_REGISTRATION_COLUMNS = (Registration.id, Registration.status, Registration.checked_in_at,
-                         Registration.checked_out_at)
+    id: int
+    facts: RegistrationFacts
 
 
 _registrations = Registration.__table__
-# Prebuilt statements: the hot path skips building and caching SQL per request.
-_CHECK_IN = (_registrations.update()
-             .where(_registrations.c.id == sa.bindparam("registration_id"),
-                    _registrations.c.checked_in_at.is_(None))
-             .values(checked_in_at=sa.bindparam("now")))
-_CHECK_OUT = (_registrations.update()
-              .where(_registrations.c.id == sa.bindparam("registration_id"),
-                     _registrations.c.checked_in_at.is_not(None),
-                     _registrations.c.checked_out_at.is_(None))
-              .values(checked_out_at=sa.bindparam("now")))
-# PostgreSQL only (a data-modifying CTE): check in and log, `accepted` or `repeat`.
-_CHECK_IN_AND_LOG = sa.text("""
-    WITH changed AS (
-        UPDATE registrations SET checked_in_at = :created_at
-        WHERE id = :registration_id AND checked_in_at IS NULL
-        RETURNING id
-    )
-    INSERT INTO checkin_log (activity_id, registration_id, user_id, actor_id, action, method,
-                             result, reason, annuls_id, device, client_at, lat, lng, occurred_at,
-                             created_at)
-    SELECT :activity_id, :registration_id, :user_id, :actor_id, :action, :method,
-           CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'accepted' ELSE 'repeat' END,
-           NULL, NULL, :device, :client_at, :lat, :lng, :created_at, :created_at
-    RETURNING id, result
-""").bindparams(
-    sa.bindparam("created_at", type_=UTCDateTime), sa.bindparam("client_at", type_=UTCDateTime),
-    sa.bindparam("lat", type_=sa.Float), sa.bindparam("lng", type_=sa.Float),
-    sa.bindparam("actor_id", type_=sa.Integer), sa.bindparam("device", type_=sa.String),
-)
-_TIMES = (sa.select(_registrations.c.checked_in_at, _registrations.c.checked_out_at)
-          .where(_registrations.c.id == sa.bindparam("registration_id")))
+_PLACE_COLUMNS = (_registrations.c.id, _registrations.c.status, _registrations.c.checked_in_at,
+                  _registrations.c.checked_out_at)
+_PLACE = sa.select(*_PLACE_COLUMNS).where(_registrations.c.id == sa.bindparam("registration_id"))
+_LOCKED_PLACE = _PLACE.with_for_update()
 
 
-def _registration_row(activity_id: int, user_id: int):
-    return db.session.execute(
-        sa.select(*_REGISTRATION_COLUMNS)
-        .where(Registration.activity_id == activity_id, Registration.user_id == user_id)
+def _place(row) -> _Place:
+    return _Place(row.id, RegistrationFacts(row.status, row.checked_in_at, row.checked_out_at))
+
+
+def _place_of(activity_id: int, user_id: int) -> _Place | None:
+    row = db.session.execute(
+        sa.select(*_PLACE_COLUMNS)
+        .where(_registrations.c.activity_id == activity_id, _registrations.c.user_id == user_id)
     ).first()
+    return None if row is None else _place(row)
 
 
-def _walk_in(activity: Activity, user_id: int, existing, now) -> int:
-    """A confirmed participant registration for someone who came without one."""
-    if existing is not None:
+def _stored_place(registration_id: int, *, lock: bool) -> _Place:
+    return _place(db.session.execute(_LOCKED_PLACE if lock else _PLACE,
+                                     {"registration_id": registration_id}).one())
+
+
+def walk_in(*, activity_id: int, user_id: int, registration_id: int | None, now) -> int:
+    """A confirmed participant registration for someone who came without one
+    (`registration_id`: the waitlisted or cancelled one they have); returns its id."""
+    if registration_id is not None:
         db.session.execute(
-            sa.update(Registration).where(Registration.id == existing.id)
+            sa.update(Registration).where(Registration.id == registration_id)
             .values(status="confirmed", method="walk_in", role=sa.case(
                 (Registration.status == "waitlisted", Registration.role), else_="participant"),
                 registered_at=now, cancelled_at=None)
         )
-        return existing.id
-    registration = Registration(activity_id=activity.id, user_id=user_id, role="participant",
+        return registration_id
+    registration = Registration(activity_id=activity_id, user_id=user_id, role="participant",
                                 status="confirmed", method="walk_in", registered_at=now,
                                 created_at=now)
     try:
@@ -179,90 +156,122 @@ def _walk_in(activity: Activity, user_id: int, existing, now) -> int:
             db.session.add(registration)
             db.session.flush()
     except sa.exc.IntegrityError:  # a simultaneous scan of the same person created it
-        return _registration_row(activity.id, user_id).id
+        return _place_of(activity_id, user_id).id
     return registration.id
 
 
-# --- the shared flow --------------------------------------------------------
+# The time an accepted scan sets, only if the registration still holds the facts
+# it was decided on. Prebuilt: the hot path skips building and caching SQL per request.
+_FACTS_HELD = (_registrations.c.id == sa.bindparam("registration_id"),
+               _registrations.c.status == sa.bindparam("was_status"),
+               _registrations.c.checked_in_at.is_not_distinct_from(sa.bindparam("was_in")),
+               _registrations.c.checked_out_at.is_not_distinct_from(sa.bindparam("was_out")))
+_SET_TIME = {
+    action: _registrations.update().where(*_FACTS_HELD).values({column: sa.bindparam("at")})
+    for action, column in (("in", "checked_in_at"), ("out", "checked_out_at"))
+}
 
-_LOOK_UP = object()
+
+def _set_time_and_log(column: str) -> sa.TextClause:
+    """PostgreSQL only (a data-modifying CTE): the guarded update and, if it
+    changed the registration, its `accepted` log row, in one round trip."""
+    return sa.text(f"""
+        WITH changed AS (
+            UPDATE registrations SET {column} = :at
+            WHERE id = :registration_id AND status = :was_status
+              AND checked_in_at IS NOT DISTINCT FROM :was_in
+              AND checked_out_at IS NOT DISTINCT FROM :was_out
+            RETURNING id
+        )
+        INSERT INTO checkin_log (activity_id, registration_id, user_id, actor_id, action, method,
+                                 result, reason, annuls_id, device, client_at, lat, lng,
+                                 occurred_at, created_at)
+        SELECT :activity_id, changed.id, :user_id, :actor_id, :action, :method, 'accepted', NULL,
+               NULL, :device, :client_at, :lat, :lng, :at, :created_at
+        FROM changed
+        RETURNING id
+    """).bindparams(
+        sa.bindparam("at", type_=UTCDateTime), sa.bindparam("was_in", type_=UTCDateTime),
+        sa.bindparam("was_out", type_=UTCDateTime), sa.bindparam("created_at", type_=UTCDateTime),
+        sa.bindparam("client_at", type_=UTCDateTime), sa.bindparam("lat", type_=sa.Float),
+        sa.bindparam("lng", type_=sa.Float), sa.bindparam("actor_id", type_=sa.Integer),
+        sa.bindparam("device", type_=sa.String), sa.bindparam("user_id", type_=sa.Integer),
+    )
+
+
+_SET_TIME_AND_LOG = {"in": _set_time_and_log("checked_in_at"), "out": _set_time_and_log("checked_out_at")}
 
 
 def _core(statement, params):
     """Runs a Core statement on the session's connection (same transaction),
-    skipping the ORM's per-statement work: for the self-scan hot path."""
+    skipping the ORM's per-statement work: for the hot path."""
     return db.session.connection().execute(statement, params)
 
 
-def _attend(activity, user_id: int, scan: Scan, now, registration_row=_LOOK_UP) -> CheckinResult:
-    """Window, geofence (self only), registration or walk-in, then the action.
+def _write(place: _Place, decision: Decision, scan: Scan, now, log_fields: dict) -> int | None:
+    """Sets the time of an accepted scan and logs it; the log row's id, or None
+    (nothing written) when the registration no longer holds `place.facts`."""
+    guard = {"registration_id": place.id, "was_status": place.facts.status,
+             "was_in": place.facts.checked_in_at, "was_out": place.facts.checked_out_at, "at": decision.at}
+    if is_postgres():
+        return _core(_SET_TIME_AND_LOG[scan.action],
+                     {**_log_params(scan, now=now, **log_fields), **guard}).scalar()
+    if _core(_SET_TIME[scan.action], guard).rowcount != 1:
+        return None
+    return log_scan(scan, now=now, result=ACCEPTED, **log_fields)
 
-    `activity` is an Activity or the self-scan's `_ActivityFacts`; `registration_row`
-    (id, status, checked_in_at, checked_out_at) or None when already looked up."""
-    try:
-        _check_open(activity, now)
-        if scan.method == "self":
-            _check_area(activity, scan)
-    except DomainError as error:
-        raise _Refusal(error, activity.id, user_id)
-    row = _registration_row(activity.id, user_id) if registration_row is _LOOK_UP else registration_row
+
+# --- the shared flow --------------------------------------------------------
+
+# A walk-in, then a guard that found the registration changed (re-read locked),
+# and the same once more if a cancellation slipped in before the lock: no more.
+_MAX_DECISIONS = 5
+
+
+def _attend(activity: ActivityFacts, user_id: int | None, place: _Place | None, scan: Scan, now,
+            unidentified: DomainError | None = None) -> CheckinResult:
+    """Decides on the facts, writes and logs what the decision says.
+
+    `place` is the person's registration at the activity (None: none, or not
+    known because `unidentified`, what the code check refused, is set)."""
+    facts_of_scan = ScanFacts(door=scan.method, action=scan.action, lat=scan.lat, lng=scan.lng,
+                              unidentified=None if unidentified is None else unidentified.code)
     method = scan.method
-    if row is None or row.status != "confirmed":
-        if scan.action != "in" or not activity.is_walk_in_allowed:
-            raise _Refusal(Forbidden("没有已确认的报名", code="NOT_REGISTERED"), activity.id, user_id,
-                           row.id if row is not None else None)
-        registration_id, method = _walk_in(activity, user_id, row, now), "walk_in"
-    else:
-        registration_id = row.id
-    log_fields = dict(activity_id=activity.id, user_id=user_id, registration_id=registration_id,
-                      method=method)
-    scan_id = None
-    if scan.action == "in" and is_postgres():
-        # The hot path: the conditional update and its log row in one round trip.
-        scan_id, result = _core(_CHECK_IN_AND_LOG, _log_params(
-            scan, now=now, result=None, **log_fields)).one()
-        first = result == "accepted"
-    else:
-        statement = _CHECK_IN if scan.action == "in" else _CHECK_OUT
-        first = db.session.execute(statement, {"registration_id": registration_id, "now": now}).rowcount == 1
-    if first:
-        checked_in_at, checked_out_at = (now, None) if scan.action == "in" else (row.checked_in_at, now)
-        if checked_in_at is None:  # checked in by a scan this transaction could not see yet
-            checked_in_at = db.session.execute(_TIMES, {"registration_id": registration_id}).one()[0]
-    elif row is not None and row.id == registration_id and \
-            (row.checked_out_at if scan.action == "out" else row.checked_in_at) is not None:
-        checked_in_at, checked_out_at = row.checked_in_at, row.checked_out_at  # already done
-    else:  # a simultaneous scan won the update, or out before in: read what is stored
-        checked_in_at, checked_out_at = db.session.execute(
-            _TIMES, {"registration_id": registration_id}).one()
-        if checked_in_at is None:
-            raise _Refusal(Conflict("NOT_CHECKED_IN", "请先签到再签退"), activity.id, user_id,
-                           registration_id)
-    if scan_id is None:
-        scan_id = log_scan(scan, now=now, result="accepted" if first else "repeat", **log_fields)
-    return CheckinResult(registration_id, activity.id,
-                         "checked_out" if checked_out_at else "checked_in", first,
-                         checked_in_at, checked_out_at, scan_id)
-
-
-class _ActivityFacts:
-    """The columns of an activity that a self scan needs, from the one lookup."""
-
-    def __init__(self, row):
-        self.id, self.status, self.code_secret = row.activity_id, row.activity_status, row.code_secret
-        self.starts_at, self.ends_at = row.starts_at, row.ends_at
-        self.checkin_opens_before_min = row.checkin_opens_before_min
-        self.checkin_closes_after_min = row.checkin_closes_after_min
-        self.geofence_lat, self.geofence_lng = row.geofence_lat, row.geofence_lng
-        self.geofence_radius_m, self.is_walk_in_allowed = row.geofence_radius_m, row.is_walk_in_allowed
+    for _ in range(_MAX_DECISIONS):
+        decision = decide(activity, None if place is None else place.facts, facts_of_scan, now)
+        if decision.outcome == REFUSED:
+            error = (unidentified if unidentified is not None and decision.reason == unidentified.code
+                     else _error_of(decision, activity, scan))
+            raise _Refusal(error, activity.id, user_id, None if place is None else place.id)
+        if decision.is_walk_in:
+            registration_id = walk_in(activity_id=activity.id, user_id=user_id,
+                                      registration_id=None if place is None else place.id, now=now)
+            place, method = _stored_place(registration_id, lock=False), "walk_in"
+            continue  # decided again on the registration as it now stands
+        log_fields = dict(activity_id=activity.id, user_id=user_id, registration_id=place.id,
+                          method=method)
+        checked_in_at, checked_out_at = place.facts.checked_in_at, place.facts.checked_out_at
+        if decision.outcome == REPEAT:
+            scan_id = log_scan(scan, now=now, result=REPEAT, **log_fields)
+        else:
+            scan_id = _write(place, decision, scan, now, log_fields)
+            if scan_id is None:  # another scan changed the registration since it was read
+                place = _stored_place(place.id, lock=True)
+                continue
+            if scan.action == IN:
+                checked_in_at = decision.at
+            else:
+                checked_out_at = decision.at
+        return CheckinResult(place.id, activity.id, "checked_out" if checked_out_at else "checked_in",
+                             decision.outcome == ACCEPTED, checked_in_at, checked_out_at, scan_id)
+    raise RuntimeError("the registration kept changing under its row lock")
 
 
 _activities = Activity.__table__
 _users = User.__table__
 # The account, the activity named by the code and the caller's registration, in one round trip.
 _SELF_SCAN_LOOKUP = (
-    sa.select(_users.c.is_active, _activities.c.id.label("activity_id"),
-              _activities.c.status.label("activity_status"), _activities.c.code_secret,
+    sa.select(_users.c.is_active, _activities.c.id, _activities.c.status, _activities.c.code_secret,
               _activities.c.starts_at, _activities.c.ends_at, _activities.c.checkin_opens_before_min,
               _activities.c.checkin_closes_after_min, _activities.c.geofence_lat,
               _activities.c.geofence_lng, _activities.c.geofence_radius_m,
@@ -278,14 +287,6 @@ _SELF_SCAN_LOOKUP = (
 _ACTIVE_USER = sa.select(_users.c.id).where(_users.c.id == sa.bindparam("user_id"), _users.c.is_active)
 
 
-class _RegistrationRow:
-    __slots__ = ("id", "status", "checked_in_at", "checked_out_at")
-
-    def __init__(self, id, status, checked_in_at, checked_out_at):
-        self.id, self.status = id, status
-        self.checked_in_at, self.checked_out_at = checked_in_at, checked_out_at
-
-
 def _signed_out():
     return DomainError("UNAUTHENTICATED", "账号不存在或已停用")
 
@@ -296,9 +297,10 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
     Raises UNAUTHENTICATED for an unknown or deactivated account (the token is
     checked before), then CODE_INVALID (forged, garbled, unknown activity, or not
     the `activity_id` the client expected), CODE_EXPIRED (genuine but older than
-    the previous window), CHECKIN_NOT_OPEN, OUT_OF_AREA (geofence set and position
-    missing or outside), NOT_REGISTERED (no confirmed registration and no
-    walk-ins), NOT_CHECKED_IN (check-out before check-in). Each refusal is logged.
+    the previous window), then the decision's refusals: CHECKIN_NOT_OPEN,
+    OUT_OF_AREA (geofence set and position missing or outside), NOT_REGISTERED
+    (no confirmed registration and no walk-ins), NOT_CHECKED_IN (check-out
+    before check-in). Each refusal is logged.
     """
     try:
         parsed = codes.parse(code, "checkin")
@@ -306,23 +308,23 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
         if db.session.execute(_ACTIVE_USER, {"user_id": user_id}).first() is None:
             raise _signed_out()
         raise _refused(scan, _Refusal(error, None, user_id), now)
-    row = _core(_SELF_SCAN_LOOKUP,
-                             {"user_id": user_id, "activity_id": parsed.subject_id}).first()
+    row = _core(_SELF_SCAN_LOOKUP, {"user_id": user_id, "activity_id": parsed.subject_id}).first()
     if row is None or not row.is_active:
         raise _signed_out()
     try:
-        if row.activity_id is None:
+        if row.id is None:  # a code of no activity: nothing to decide about
             raise _Refusal(codes.invalid(), None, user_id)
-        activity = _ActivityFacts(row)
+        unidentified = None
         try:
-            if activity_id is not None and activity_id != activity.id:
+            if activity_id is not None and activity_id != row.id:
                 raise codes.invalid("这是另一个活动的签到码")
-            codes.verify(parsed, activity.code_secret, now=now)
+            codes.verify(parsed, row.code_secret, now=now)
         except DomainError as error:
-            raise _Refusal(error, activity.id, user_id)
-        registration = None if row.registration_id is None else _RegistrationRow(
-            row.registration_id, row.registration_status, row.checked_in_at, row.checked_out_at)
-        return _attend(activity, user_id, scan, now, registration_row=registration)
+            unidentified = error
+        place = None if unidentified is not None or row.registration_id is None else _Place(
+            row.registration_id, RegistrationFacts(row.registration_status, row.checked_in_at,
+                                                   row.checked_out_at))
+        return _attend(ActivityFacts.of(row), user_id, place, scan, now, unidentified)
     except _Refusal as refusal:
         raise _refused(scan, refusal, now)
 
@@ -334,13 +336,13 @@ def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinRe
     for an activity code instead of a pass), each logged.
     """
     require(actor, "operate", activity.org)
-    user_id = None
     try:
         try:
-            user_id = user_of_pass(code, now)
+            user_id, unidentified = user_of_pass(code, now), None
         except DomainError as error:
-            raise _Refusal(error, activity.id)
-        return _attend(activity, user_id, scan, now)
+            user_id, unidentified = None, error
+        place = None if user_id is None else _place_of(activity.id, user_id)
+        return _attend(ActivityFacts.of(activity), user_id, place, scan, now, unidentified)
     except _Refusal as refusal:
         raise _refused(scan, refusal, now)
 
@@ -353,12 +355,12 @@ def manual_checkin(*, actor, activity: Activity, registration_id: int, scan: Sca
     """
     require(actor, "operate", activity.org)
     row = db.session.execute(
-        sa.select(Registration.user_id, *_REGISTRATION_COLUMNS)
-        .where(Registration.id == registration_id, Registration.activity_id == activity.id)
+        sa.select(_registrations.c.user_id, *_PLACE_COLUMNS)
+        .where(_registrations.c.id == registration_id, _registrations.c.activity_id == activity.id)
     ).first()
     if row is None:
         raise NotFound("registration", "报名记录不存在")
     try:
-        return _attend(activity, row.user_id, scan, now, registration_row=row)
+        return _attend(ActivityFacts.of(activity), row.user_id, _place(row), scan, now)
     except _Refusal as refusal:
         raise _refused(scan, refusal, now)

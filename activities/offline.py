@@ -24,13 +24,12 @@ from core.db import db
 from core.errors import DomainError
 from orgs.scope import require
 
-from .attendance import checked_in_by, recompute_times
-from .checkin import Scan, _check_open, _walk_in, log_scan
+from .attendance import recompute_times
+from .checkin import Scan, log_scan, walk_in
+from .decision import ACCEPTED, REFUSED, ActivityFacts, RegistrationFacts, ScanFacts, decide
 from .models import Activity, CheckinLog, Registration
 from .passes import user_of_pass
 from .services import lock
-
-MAX_CLOCK_AHEAD = timedelta(minutes=5)  # a device clock running a little fast
 
 
 @dataclass(frozen=True)
@@ -53,25 +52,22 @@ class OfflineResult:
     checked_out_at: object
 
 
-class _Refused(Exception):
-    def __init__(self, code: str, user_id=None, registration_id=None):
-        self.code, self.user_id, self.registration_id = code, user_id, registration_id
-
-
 def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str | None, now) -> list[OfflineResult]:
     """Logs and applies each scan as of its `scanned_at`; results in the order given.
 
     Raises FORBIDDEN unless staff. A scan is refused (not raised) with
     SCAN_TIME_INVALID (later than now, or older than OFFLINE_SCAN_MAX_HOURS),
-    ALREADY_SETTLED, CHECKIN_NOT_OPEN, CODE_INVALID, CODE_EXPIRED (the pass
-    was not current at `scanned_at`), NOT_FOUND (a registration of another
-    activity), NOT_REGISTERED or NOT_CHECKED_IN.
+    ALREADY_SETTLED, CODE_INVALID, CODE_EXPIRED (the pass was not current at
+    `scanned_at`), NOT_FOUND (a registration of another activity), then
+    CHECKIN_NOT_OPEN, NOT_REGISTERED or NOT_CHECKED_IN (`decision.decide`).
     """
     require(actor, "operate", activity.org)
     # Uploads for one activity take turns, as enrolment and settlement do: two devices
     # whose batches touch the same people in another order cannot deadlock, and a
     # settlement cannot read times an upload is changing.
     activity = lock(activity)
+    facts = ActivityFacts.of(activity)
+    max_age = timedelta(hours=current_app.config["OFFLINE_SCAN_MAX_HOURS"])
     uploaded_before = {row.client_ref: row for row in db.session.scalars(sa.select(CheckinLog).where(
         CheckinLog.actor_id == actor.id, CheckinLog.client_ref.in_([scan.client_ref for scan in scans])))}
     results = {}
@@ -79,70 +75,69 @@ def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str |
     for scan in sorted(scans, key=lambda s: s.scanned_at):
         earlier = uploaded_before.get(scan.client_ref)
         results[scan.client_ref] = (_result_of(earlier, scan, activity.id) if earlier is not None
-                                    else _upload_one(actor, activity, scan, device, now))
+                                    else _upload_one(actor, facts, scan, device, now, max_age))
     return [results[scan.client_ref] for scan in scans]
 
 
-def _upload_one(actor, activity, scan: OfflineScan, device, now) -> OfflineResult:
+def _upload_one(actor, activity: ActivityFacts, scan: OfflineScan, device, now, max_age) -> OfflineResult:
     method = "staff" if scan.code is not None else "manual"
     log = Scan(method=method, action=scan.action, actor_id=actor.id, device=device, client_at=scan.scanned_at)
     fields = dict(now=now, activity_id=activity.id, occurred_at=scan.scanned_at, client_ref=scan.client_ref)
     try:
         with db.session.begin_nested():
-            try:
-                registration, method = _apply(activity, scan, now)
-            except _Refused as refusal:
-                scan_id = log_scan(log, result="refused", reason=refusal.code, user_id=refusal.user_id,
-                                   registration_id=refusal.registration_id, **fields)
-                return OfflineResult(scan.client_ref, "refused", refusal.code, scan_id,
-                                     refusal.registration_id, *_times(refusal.registration_id))
-            # The registration's times are the earliest standing scans, so
-            # this one changes them only if it is earlier than the one in place.
-            current = registration.checked_in_at if scan.action == "in" else registration.checked_out_at
-            result = "accepted" if current is None or scan.scanned_at < current else "repeat"
-            scan_id = log_scan(log, method=method, result=result, user_id=registration.user_id,
-                               registration_id=registration.id, **fields)
-            if result == "accepted":
+            user_id, registration, unidentified = _identify(activity.id, scan)
+            facts_of_scan = ScanFacts(door=method, action=scan.action, unidentified=unidentified,
+                                      made_at=scan.scanned_at, max_age=max_age)
+            decision = decide(activity, _facts(registration), facts_of_scan, now)
+            if decision.is_walk_in:
+                registration = _locked(Registration.id == walk_in(
+                    activity_id=activity.id, user_id=user_id,
+                    registration_id=None if registration is None else registration.id, now=decision.at))
+                method = "walk_in"
+                # Decided again on the registration as it now stands (a live walk-in may have made it).
+                decision = decide(activity, _facts(registration), facts_of_scan, now)
+            registration_id = None if registration is None else registration.id
+            if decision.outcome == REFUSED:
+                scan_id = log_scan(log, result=REFUSED, reason=decision.reason, user_id=user_id,
+                                   registration_id=registration_id, **fields)
+                return OfflineResult(scan.client_ref, REFUSED, decision.reason, scan_id, registration_id,
+                                     *_times_of(registration))
+            # The registration's times are the earliest standing scans: an accepted
+            # scan is earlier than the one in place, and the times are recomputed.
+            scan_id = log_scan(log, method=method, result=decision.outcome, user_id=user_id,
+                               registration_id=registration_id, **fields)
+            if decision.outcome == ACCEPTED:
                 recompute_times(registration)
-            return OfflineResult(scan.client_ref, result, None, scan_id, registration.id,
-                                 registration.checked_in_at, registration.checked_out_at)
+            return OfflineResult(scan.client_ref, decision.outcome, None, scan_id, registration_id,
+                                 *_times_of(registration))
     except sa.exc.IntegrityError:  # the same id, uploaded at this moment by another request
         return _result_of(_logged(actor.id, scan.client_ref), scan, activity.id)
 
 
-def _apply(activity: Activity, scan: OfflineScan, now):
-    """Checks the scan as of `scanned_at`; the locked registration and the method logged."""
-    max_age = timedelta(hours=current_app.config["OFFLINE_SCAN_MAX_HOURS"])
-    if not now - max_age <= scan.scanned_at <= now + MAX_CLOCK_AHEAD:
-        raise _Refused("SCAN_TIME_INVALID")
-    if activity.status == "settled":
-        raise _Refused("ALREADY_SETTLED")
+def _identify(activity_id: int, scan: OfflineScan) -> tuple[int | None, Registration | None, str | None]:
+    """Whose scan it is: (user id, their locked registration here or None, None),
+    or (None, None, why it names no one here)."""
     if scan.code is not None:
         try:
-            user_id = user_of_pass(scan.code, scan.scanned_at)
+            user_id = user_of_pass(scan.code, scan.scanned_at)  # the pass as it was when scanned
         except DomainError as error:
-            raise _Refused(error.code)
-        registration = _locked(Registration.activity_id == activity.id, Registration.user_id == user_id)
-    else:
-        registration = _locked(Registration.id == scan.registration_id)
-        if registration is None or registration.activity_id != activity.id:
-            raise _Refused("NOT_FOUND")
-        user_id = registration.user_id
-    registration_id = registration.id if registration is not None else None
-    try:
-        _check_open(activity, scan.scanned_at)
-    except DomainError as error:
-        raise _Refused(error.code, user_id, registration_id)
-    method = "staff" if scan.code is not None else "manual"
-    if registration is None or registration.status != "confirmed":
-        if scan.action != "in" or not activity.is_walk_in_allowed:
-            raise _Refused("NOT_REGISTERED", user_id, registration_id)
-        registration_id = _walk_in(activity, user_id, registration, scan.scanned_at)
-        registration = _locked(Registration.id == registration_id)
-        method = "walk_in"
-    if scan.action == "out" and not checked_in_by(registration.id, scan.scanned_at):
-        raise _Refused("NOT_CHECKED_IN", user_id, registration.id)
-    return registration, method
+            return None, None, error.code
+        registration = _locked(Registration.activity_id == activity_id, Registration.user_id == user_id)
+        return user_id, registration, None
+    registration = _locked(Registration.id == scan.registration_id)
+    if registration is None or registration.activity_id != activity_id:
+        return None, None, "NOT_FOUND"
+    return registration.user_id, registration, None
+
+
+def _facts(registration: Registration | None) -> RegistrationFacts | None:
+    if registration is None:
+        return None
+    return RegistrationFacts(registration.status, registration.checked_in_at, registration.checked_out_at)
+
+
+def _times_of(registration: Registration | None) -> tuple:
+    return (None, None) if registration is None else (registration.checked_in_at, registration.checked_out_at)
 
 
 def _locked(*conditions) -> Registration | None:

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from activities import checkin, registration, services
+from activities import checkin, decision, registration, services
 from activities.checkin import Scan
 from activities.models import Activity
 from core import clock
@@ -15,11 +15,11 @@ from tests.support import API
 
 
 def test_haversine_distances():
-    assert checkin.distance_m(30.65, 114.30, 30.65, 114.30) == 0
+    assert decision.distance_m(30.65, 114.30, 30.65, 114.30) == 0
     # One degree of latitude is about 111.2 km anywhere.
-    assert checkin.distance_m(30.0, 114.3, 31.0, 114.3) == pytest.approx(111_195, rel=1e-3)
+    assert decision.distance_m(30.0, 114.3, 31.0, 114.3) == pytest.approx(111_195, rel=1e-3)
     # Wuhan to Beijing, about 1,050 km.
-    assert checkin.distance_m(30.593, 114.305, 39.904, 116.407) == pytest.approx(1_052_000, rel=0.01)
+    assert decision.distance_m(30.593, 114.305, 39.904, 116.407) == pytest.approx(1_052_000, rel=0.01)
 
 
 def test_attendance_times_feed_settlement(app, client, actors, frozen):
@@ -78,14 +78,14 @@ def test_check_in_window_bounds_are_inclusive(app, client, actors, frozen):
     staff = actors.staff(tree["room_a"])
     body = make_activity(client, staff, tree["room_a"], frozen.current, checkin_opens_before_min=10)
     with app.app_context():
-        activity = db.session.get(Activity, body["id"])
-        opens, closes = checkin.checkin_window(activity)
+        activity = decision.ActivityFacts.of(db.session.get(Activity, body["id"]))
+        opens, closes = decision.checkin_window(activity)
         assert opens == activity.starts_at - timedelta(minutes=10)
         assert closes == activity.ends_at + timedelta(minutes=30)
-        checkin._check_open(activity, opens)
-        checkin._check_open(activity, closes)
+        registered = decision.RegistrationFacts("confirmed", None, None)
+        scan = decision.ScanFacts(door="manual", action="in")
+        for inside in (opens, closes):
+            assert decision.decide(activity, registered, scan, inside).outcome == "accepted"
         for outside in (opens - timedelta(seconds=1), closes + timedelta(seconds=1)):
-            with pytest.raises(DomainError) as caught:
-                checkin._check_open(activity, outside)
-            assert caught.value.code == "CHECKIN_NOT_OPEN"
+            assert decision.decide(activity, registered, scan, outside).reason == "CHECKIN_NOT_OPEN"
     assert client.get(f"{API}/activities/{body['id']}").get_json()["checkin_opens_before_min"] == 10
