@@ -48,7 +48,7 @@ def app(tmp_path_factory, wechat):
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 20, "max_overflow": 60} if ON_POSTGRES else {},
         "REDIS_URL": TEST_REDIS_URL,
         "REDIS_PREFIX": f"linli-test-{RUN_ID}:",
-        "SECRET_KEY": "test-secret-key-" + RUN_ID,
+        "SECRET_KEY": "test-secret-key-" + RUN_ID + "-" + uuid.uuid4().hex,
         "DEV_LOGIN": True,
         "PASSWORD_HASH_FAST": True,
         "WECHAT_API_BASE": wechat.base_url,
