@@ -43,7 +43,7 @@ def decode_cursor(cursor: str, columns) -> list:
             decoded.append(value)
         return decoded
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
-        raise Invalid({"cursor": ["not a cursor from this list"]})
+        raise Invalid({"cursor": ["不是本列表的翻页游标"]})
 
 
 def keyset_page(stmt, *, order, cursor: str | None, limit: int, descending: bool = False,
