@@ -5,7 +5,6 @@ import uuid
 
 from flask import Flask, g, request
 from flask_migrate import Migrate
-from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
 from core import kv, passwords
@@ -13,7 +12,7 @@ from core.db import db, ping_when_idle, savepoints_inside_transactions
 from core.errors import DomainError
 
 from . import config as config_module
-from . import errors, limits
+from . import errors, limits, openapi
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -90,10 +89,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         return response
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
-    api = Api(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
+    api = openapi.make_api(app)
     from .views import ALL_BLUEPRINTS
 
     for blueprint in ALL_BLUEPRINTS:

@@ -11,6 +11,7 @@ from flask import Response, jsonify, render_template_string
 from flask_smorest import Blueprint
 
 from activities import kiosk, passes
+from api.openapi import errors_doc
 from api.schemas.common import Instant
 from core import clock, qr
 from core.errors import DomainError
@@ -32,15 +33,34 @@ def _state(token: str) -> dict:
     return state
 
 
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 @blp.route("/<token>/state", methods=["GET"])
+@errors_doc("NOT_FOUND")
+@blp.doc(responses={"200": {
+    "description": "title, location, starts_at, ends_at, code, qr (a PNG data URL), link, "
+                   "refresh_at, expires_at, server_time, attendance",
+    "content": {"application/json": {"schema": {"type": "object"}}}}})
 def state(token):
+    """What the door screen shows now: the current code as a QR, and the attendance.
+
+    Polled by the page just after each rotation; 404 once the link is revoked.
+    """
     response = jsonify(_state(token))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @blp.route("/<token>", methods=["GET"])
+@blp.doc(responses={"200": _html("The door screen page"),
+                    "404": _html("The link is unknown or revoked: a page saying so")})
 def page(token):
+    """The door screen: a page for a tablet at the door, showing the rotating check-in QR.
+
+    Opened from a staff-issued kiosk link, with no sign-in; it swaps the QR in place.
+    """
     try:
         current = _state(token)
     except DomainError as error:
@@ -54,9 +74,13 @@ def page(token):
 
 
 @link_blp.route("/<code>", methods=["GET"])
+@link_blp.doc(responses={"200": _html("A page telling the visitor to scan with WeChat")})
 def checkin_link_page(code):
-    """WeChat's camera opens the mini-program on this link instead; any other
-    camera lands here and is told to use WeChat. The code is not checked here."""
+    """Where a door QR's link leads a camera other than WeChat's.
+
+    WeChat's camera opens the mini-program on this link instead; any other camera lands here
+    and is told to use WeChat. The code is not checked here.
+    """
     response = Response(render_template_string(USE_WECHAT_PAGE), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
