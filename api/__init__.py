@@ -12,7 +12,7 @@ from core.db import db, ping_when_idle, savepoints_inside_transactions
 from core.errors import DomainError
 
 from . import config as config_module
-from . import errors, limits, openapi
+from . import docs, errors, limits, openapi
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -94,6 +94,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     for blueprint in ALL_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)
     errors.register(app)  # after Api(), whose own HTTP error handler this replaces
 
     from . import cli
