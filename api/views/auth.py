@@ -28,7 +28,7 @@ def _signed_in(user, now):
 @blp.arguments(LoginIn, example=examples.STAFF_LOGIN_IN)
 @blp.response(200, TokenPairOut, example=examples.TOKEN_PAIR_OUT)
 def login(body):
-    """Staff sign-in with phone and password
+    """Staff sign-in with phone and password.
 
     Answers an access token (`expires_in` seconds) and a refresh token; limited per phone and per address.
     """
@@ -42,7 +42,7 @@ def login(body):
 @blp.arguments(WechatLoginIn, example=examples.WECHAT_LOGIN_IN)
 @blp.response(200, TokenPairOut, example=examples.TOKEN_PAIR_OUT)
 def wechat_login(body):
-    """Resident sign-in with a `wx.login` code
+    """Resident sign-in with a `wx.login` code.
 
     The server exchanges the code with WeChat (`jscode2session`) and finds or creates the
     resident by openid. A code works once. `BAD_CREDENTIALS`: the account was deactivated.
@@ -70,7 +70,7 @@ def _dev_login_enabled(view):
 @blp.arguments(DevLoginIn)
 @blp.response(200, TokenPairOut)
 def dev_login(body):
-    """Demo sign-in without WeChat
+    """Demo sign-in without WeChat.
 
     Only when DEV_LOGIN is on (the embedded demo); otherwise 404, as if it did not exist.
     """
@@ -83,7 +83,7 @@ def dev_login(body):
 @blp.arguments(RefreshIn)
 @blp.response(200, TokenPairOut)
 def refresh(body):
-    """A new token pair for a refresh token
+    """A new token pair for a refresh token.
 
     The refresh token is used up; using it again ends every session of its family (401).
     """
@@ -97,7 +97,7 @@ def refresh(body):
 @login_required
 @blp.response(200, UserOut)
 def me():
-    """The signed-in user, with roles and volunteer profile (phone masked)"""
+    """The signed-in user, with roles and volunteer profile (phone masked)."""
     return current_user()
 
 
@@ -107,7 +107,7 @@ def me():
 @blp.arguments(MePatchIn)
 @blp.response(200, UserOut)
 def patch_me(body):
-    """Change the caller's nickname, phone or home organisation
+    """Change the caller's nickname, phone or home organisation.
 
     `NOT_FOUND`: no organisation with that `home_org_id`.
     """
@@ -121,7 +121,7 @@ def patch_me(body):
 @blp.arguments(PasswordChangeIn)
 @blp.response(200, TokenPairOut)
 def change_password(body):
-    """Change the caller's password
+    """Change the caller's password.
 
     Every session is signed out; the answer is a new token pair for this one.
     """
