@@ -84,9 +84,9 @@ def report(*, actor, org: Org, since, until) -> dict:
     """
     require(actor, "operate", org)
     if until <= since:
-        raise Invalid({"to": ["must be after from"]})
+        raise Invalid({"to": ["须晚于 from"]})
     if until - since > MAX_PERIOD:
-        raise Invalid({"to": ["the period is at most three years"]})
+        raise Invalid({"to": ["统计区间最长三年"]})
     children = db.session.scalars(sa.select(Org).where(Org.parent_id == org.id).order_by(Org.id)).all()
     return {"org_id": org.id, "name": org.name, "kind": org.kind, "since": since, "until": until,
             **_figures(org, since, until),

@@ -3,7 +3,7 @@ import uuid
 
 from flask import Flask, g, request
 from flask_migrate import Migrate
-from flask_smorest import Api, Blueprint
+from flask_smorest import Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
@@ -11,7 +11,7 @@ from core import kv, passwords
 from core.db import db, ping_when_idle, savepoints_inside_transactions
 
 from . import config as config_module
-from . import errors, limits, logs, parsing
+from . import docs, errors, limits, logs, openapi, parsing
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -106,14 +106,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = SegmentConverter
-    api = Api(app)
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
+    api = openapi.make_api(app)
     from .views import ALL_BLUEPRINTS
 
     for blueprint in ALL_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)
     errors.register(app)  # after Api(), whose own HTTP error handler this replaces
 
     from . import cli

@@ -66,8 +66,7 @@ STATIC = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # /api/v1/docs is api/docs.py (Swagger UI from a package, no CDN), not flask-smorest's page.
     "RATELIMIT_HEADERS_ENABLED": True,
     # A rate limiter that cannot reach Redis lets requests through rather than fail them.
     "RATELIMIT_SWALLOW_ERRORS": True,

@@ -72,6 +72,20 @@ HTTP_CODES = {
     431: "HEADERS_TOO_LARGE",
 }
 
+# What a person sees for an HTTP-level error (werkzeug's descriptions are English).
+HTTP_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限",
+    404: "请求的地址不存在",
+    405: "不支持该请求方法",
+    409: "请求与当前状态冲突",
+    413: "请求体过大（上限 1 MiB）",
+    415: "不支持的内容类型",
+    422: "请求参数有误",
+    429: "请求过于频繁，请稍后再试",
+}
+
 
 def envelope(status: int, code: str, message: str, details: dict | None = None, headers=None):
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
@@ -114,16 +128,13 @@ def handle_http_exception(exc: HTTPException):
     status = exc.code or 500
     code = HTTP_CODES.get(status) or (exc.name or "ERROR").upper().replace(" ", "_")
     details = {}
-    message = exc.description or exc.name
+    message = HTTP_MESSAGES.get(status, "请求无法处理")
     data = getattr(exc, "data", None) or {}
     if status == 422:
         details = flatten_messages(data.get("messages", {}))
-        message = "请求参数有误"
     elif status == 400 and data.get("messages"):
         details = flatten_messages(data["messages"])
         message = "请求体不是有效的 JSON 对象"
-    elif status == 429:
-        message = "请求过于频繁，请稍后再试"
     headers = {}
     if status == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)

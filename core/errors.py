@@ -21,11 +21,11 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     def __init__(self, what: str, message: str | None = None, **details):
-        super().__init__("NOT_FOUND", message or f"{what} not found", **details)
+        super().__init__("NOT_FOUND", message or "对象不存在", **details)
 
 
 class Forbidden(DomainError):
-    def __init__(self, message: str = "not allowed", code: str = "FORBIDDEN", **details):
+    def __init__(self, message: str = "没有权限", code: str = "FORBIDDEN", **details):
         super().__init__(code, message, **details)
 
 
@@ -35,10 +35,10 @@ class Invalid(DomainError):
     `fields` maps a field name to a list of messages, like schema errors do.
     """
 
-    def __init__(self, fields: dict[str, list[str]], message: str = "validation failed"):
+    def __init__(self, fields: dict[str, list[str]], message: str = "请求参数有误"):
         super().__init__("VALIDATION_ERROR", message, **fields)
 
 
 class Conflict(DomainError):
-    def __init__(self, code: str = "CONFLICT", message: str = "conflict", **details):
+    def __init__(self, code: str = "CONFLICT", message: str = "请求与当前状态冲突", **details):
         super().__init__(code, message, **details)

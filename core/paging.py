@@ -37,7 +37,7 @@ def decode_cursor(cursor: str, columns) -> list:
             raise ValueError("wrong length")
         return [_decoded(column, value) for column, value in zip(columns, values)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise Invalid({"cursor": ["not a cursor from this list"]})
+        raise Invalid({"cursor": ["不是本列表的翻页游标"]})
 
 
 def _decoded(column, value):

@@ -47,11 +47,11 @@ def create_org(*, actor, name: str, kind: str, parent_id: int, now) -> Org:
     parent = get_org(parent_id)
     require(actor, "manage", parent)
     if kind not in KINDS:
-        raise Invalid({"kind": [f"must be one of {', '.join(KINDS)}"]})
+        raise Invalid({"kind": [f"须为以下之一：{', '.join(KINDS)}"]})
     expected = KINDS.index(parent.kind) + 1
     if KINDS.index(kind) != expected:
         below = KINDS[expected] if expected < len(KINDS) else None
-        message = f"a {parent.kind} can only contain {below}" if below else "a room has no children"
+        message = f"{parent.kind} 的下级只能是 {below}" if below else "社区社工室（room）没有下级机构"
         raise Invalid({"kind": [message]})
     return _save_org(Org(name=name, kind=kind, parent=parent, created_at=now))
 

@@ -52,7 +52,7 @@ def adjust(*, actor, user_id: int, amount: int, reason: str, idempotency_key: st
         # Four eyes: an admin's own balance is corrected by another admin.
         raise Forbidden("不能调整自己的积分")
     if amount == 0 or abs(amount) > MAX_ADJUSTMENT:
-        raise Invalid({"amount": [f"must be non-zero and within ±{MAX_ADJUSTMENT}"]})
+        raise Invalid({"amount": [f"须为非零整数，且在 ±{MAX_ADJUSTMENT} 之内"]})
     issuing = ledger.issuing_account(_nearest_admin_org(actor, home_org_of(user)), now=now)
     person = ledger.person_account(user.id, now=now)
     debit, credit = (issuing, person) if amount > 0 else (person, issuing)

@@ -54,7 +54,7 @@ def _sponsor_columns(sponsor: dict | None) -> dict:
 def _check_window(benefit: Benefit) -> None:
     if (benefit.available_from is not None and benefit.available_until is not None
             and benefit.available_until <= benefit.available_from):
-        raise Invalid({"available_until": ["must be after available_from"]})
+        raise Invalid({"available_until": ["须晚于 available_from"]})
 
 
 def create_benefit(*, actor, org: Org, name: str, cost: int, stock: int | None, now,
@@ -113,7 +113,7 @@ def restock(*, actor, benefit: Benefit, quantity: int, note: str, now) -> Benefi
     for a benefit with unlimited stock."""
     require(actor, "operate", benefit.org)
     if benefit.stock_left is None:
-        raise Invalid({"quantity": ["this benefit has unlimited stock"]})
+        raise Invalid({"quantity": ["该福利不限库存，无需补货"]})
     db.session.execute(
         sa.update(Benefit).where(Benefit.id == benefit.id)
         .values(stock_left=Benefit.stock_left + quantity,

@@ -84,7 +84,7 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
     require(actor, "operate", org)
     until = until or now
     if since is not None and until <= since:
-        raise Invalid({"to": ["must be after from"]})
+        raise Invalid({"to": ["须晚于 from"]})
     period = flows(org, since, until)
     to_date = flows(org, None, until)
     held = db.session.scalar(

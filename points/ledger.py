@@ -155,10 +155,10 @@ def transfer(*, debit: Account, credit: Account, amount: int, kind: str, memo: s
     A replay returns the original transfer with `replayed = True`.
     """
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise Invalid({"amount": ["must be a positive integer"]})
+        raise Invalid({"amount": ["须为正整数"]})
     debit_id, credit_id = _id(debit), _id(credit)
     if debit_id == credit_id:
-        raise Invalid({"account": ["cannot transfer to the same account"]})
+        raise Invalid({"account": ["不能转入同一账户"]})
     fingerprint = fingerprint or fingerprint_of(
         {"debit": debit_id, "credit": credit_id, "amount": amount, "kind": kind})
     # A savepoint where a refusal can follow a write (the key is claimed before
@@ -218,16 +218,16 @@ def issue_many(*, debit: Account, credits: list[Credit], kind: str, now, actor_i
     """
     debit_id = _id(debit)
     if db.session.get(Account, debit_id).kind == PERSON:
-        raise Invalid({"account": ["issue_many debits an organisation's account only"]})
+        raise Invalid({"account": ["批量发放只能从机构账户扣出"]})
     if len({credit.idempotency_key for credit in credits}) != len(credits):
-        raise Invalid({"idempotency_key": ["each credit needs a key of its own"]})
+        raise Invalid({"idempotency_key": ["每笔入账须有各自的幂等键"]})
     rows = []
     for credit in credits:
         credit_id, amount = _id(credit.account), credit.amount
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-            raise Invalid({"amount": ["must be a positive integer"]})
+            raise Invalid({"amount": ["须为正整数"]})
         if credit_id == debit_id:
-            raise Invalid({"account": ["cannot transfer to the same account"]})
+            raise Invalid({"account": ["不能转入同一账户"]})
         rows.append({"idempotency_key": credit.idempotency_key, "debit_account_id": debit_id,
                      "credit_account_id": credit_id, "amount": amount, "kind": kind,
                      "memo": credit.memo[:200], "cause_key": credit.cause_key, "reverses_id": None,
@@ -282,7 +282,7 @@ def hold(*, account: Account, amount: int, idempotency_key: str, memo: str, now,
     original hold with `replayed = True`.
     """
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise Invalid({"amount": ["must be a positive integer"]})
+        raise Invalid({"amount": ["须为正整数"]})
     with db.session.begin_nested():
         created = _hold(account, amount, idempotency_key, memo, now, cause_key)
     db.session.expire(account)
@@ -330,7 +330,7 @@ def post_hold(*, hold_row: Hold, credit: Account, now, amount: int | None = None
     `amount` releases the rest. Raises INVALID_STATE if the hold is not open."""
     amount = hold_row.amount if amount is None else amount
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= hold_row.amount:
-        raise Invalid({"amount": ["must be positive and at most the amount held"]})
+        raise Invalid({"amount": ["须为正数且不超过冻结数额"]})
     with db.session.begin_nested():
         posted = _post(hold_row, credit, now, amount, kind, memo, actor_id)
     db.session.expire(hold_row)

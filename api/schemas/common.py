@@ -92,15 +92,16 @@ def Text(*, max_len: int, required: bool = True, min_len: int | None = None, bla
     return StrictString(required=required, validate=validate.Length(min=min_len, max=max_len), **kwargs)
 
 
-def Phone(*, required: bool = True):
+def Phone(*, required: bool = True, **kwargs):
     """A mainland mobile number, 11 digits starting with 1."""
     return StrictString(required=required,
-                        validate=validate.Regexp(MAINLAND_MOBILE, error="不是有效的手机号码"))
+                        validate=validate.Regexp(MAINLAND_MOBILE, error="不是有效的手机号码"), **kwargs)
 
 
 class PageArgs(Schema):
-    cursor = fields.String(load_default=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, metadata={"description": "上一页返回的 next；不传为第一页"})
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "每页条数"})
 
 
 _page_schemas: dict = {}
@@ -111,17 +112,21 @@ def page_of(item_schema) -> type[Schema]:
     name = f"{item_schema.__name__}Page"
     if name not in _page_schemas:
         _page_schemas[name] = Schema.from_dict(
-            {"items": fields.List(fields.Nested(item_schema)), "next": fields.String(allow_none=True)},
+            {"items": fields.List(fields.Nested(item_schema), metadata={"description": "本页的条目"}),
+             "next": fields.String(allow_none=True, metadata={
+                 "description": "下一页的游标（作为 ?cursor= 传回）；没有更多时为 null"})},
             name=name,
         )
     return _page_schemas[name]
 
 
 class ErrorBody(Schema):
-    code = fields.String()
-    message = fields.String()
-    details = fields.Dict()
+    code = fields.String(metadata={"description": "稳定的错误码（大写下划线），客户端据此判断", "example": "OUT_OF_STOCK"})
+    message = fields.String(metadata={"description": "给人看的说明（中文）", "example": "该福利已兑完"})
+    details = fields.Dict(metadata={"description": "补充信息；参数错误时按字段列出原因：{字段: [原因, …]}"})
 
 
 class ErrorEnvelope(Schema):
-    error = fields.Nested(ErrorBody)
+    """Every error: `{"error": {"code", "message", "details"}}` with the HTTP status."""
+
+    error = fields.Nested(ErrorBody, metadata={"description": "错误"})

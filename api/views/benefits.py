@@ -4,7 +4,9 @@ import qrcode
 from flask import Response
 from flask_smorest import Blueprint
 
+from api import examples
 from api.auth import current_user, load, login_required
+from api.openapi import errors_doc
 from api.schemas.benefits import (BenefitIn, BenefitListArgs, BenefitOut, BenefitPatch, CorrectIn,
                                   FulfilIn, IdempotencyHeader, RedemptionListArgs, RedemptionOut,
                                   RestockIn, SummaryArgs, SummaryOut)
@@ -33,23 +35,29 @@ def _org_of_redemption(item):
 @blp.arguments(BenefitIn)
 @blp.response(201, BenefitOut)
 def create_benefit(body, org):
-    """A benefit offered by this organisation (stock null = unlimited)."""
+    """Staff: offer a benefit from the organisation (stock null = unlimited)."""
     return benefits.create_benefit(actor=current_user(), org=org, now=clock.now(), **body)
 
 
 @blp.route("/benefits", methods=["GET"])
+@errors_doc("NOT_FOUND", token="optional")
 @blp.arguments(BenefitListArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(BenefitOut))
 def list_benefits(filters, page):
-    """Benefits of an org subtree; staff in scope also see withdrawn ones and counts."""
+    """List benefits of an organisation's subtree, with the stock left.
+
+    Staff in scope also see withdrawn benefits and redemption counts; 404 for an unknown org.
+    """
     return benefits.list_benefits(actor=current_user(optional=True), now=clock.now(), **filters, **page)
 
 
 @blp.route("/benefits/<int:benefit_id>", methods=["GET"])
+@errors_doc(token="optional")
 @load(benefits.get_benefit, "benefit_id", as_name="benefit")
 @blp.response(200, BenefitOut)
 def get_benefit(benefit):
+    """One benefit (staff in scope also see its redemption counts)."""
     return benefits.describe_benefit(actor=current_user(optional=True), benefit=benefit, now=clock.now())
 
 
@@ -59,6 +67,7 @@ def get_benefit(benefit):
 @blp.arguments(BenefitPatch)
 @blp.response(200, BenefitOut)
 def update_benefit(body, benefit):
+    """Staff: change a benefit's description, cost, limits or window."""
     return benefits.update_benefit(actor=current_user(), benefit=benefit, now=clock.now(), **body)
 
 
@@ -67,6 +76,7 @@ def update_benefit(body, benefit):
 @load(benefits.get_benefit, "benefit_id", as_name="benefit", action="operate", org_of=_org_of_benefit)
 @blp.response(200, BenefitOut)
 def withdraw_benefit(benefit):
+    """Staff: withdraw a benefit; open reservations stay valid."""
     return benefits.withdraw_benefit(actor=current_user(), benefit=benefit, now=clock.now())
 
 
@@ -76,20 +86,31 @@ def withdraw_benefit(benefit):
 @blp.arguments(RestockIn)
 @blp.response(200, BenefitOut)
 def restock_benefit(body, benefit):
-    """Goods received (e.g. a donation) added to the stock."""
+    """Staff: add goods received (e.g. a donation) to the stock.
+
+    422 for a benefit with unlimited stock.
+    """
     return benefits.restock(actor=current_user(), benefit=benefit, now=clock.now(), **body)
 
 
 # -- redemptions ------------------------------------------------------------------
 
 @blp.route("/benefits/<int:benefit_id>/redemptions", methods=["POST"])
+@errors_doc("NOT_ELIGIBLE", "BENEFIT_UNAVAILABLE", "OUT_OF_STOCK", "LIMIT_REACHED", "INSUFFICIENT_POINTS",
+            "IDEMPOTENCY_CONFLICT")
 @login_required
 @load(benefits.get_benefit, "benefit_id", as_name="benefit")
 @blp.arguments(IdempotencyHeader, location="headers")
-@blp.response(201, RedemptionOut)
+@blp.response(201, RedemptionOut, example=examples.REDEMPTION_OUT)
 @blp.alt_response(200, schema=RedemptionOut, description="Same Idempotency-Key again: the original")
 def redeem(headers, benefit):
-    """Reserve one unit: stock taken and points held at once."""
+    """Redeem points for a benefit: reserve one unit.
+
+    Stock is taken and points held at once; pick it up with the code before `expires_at`.
+    Checked in this order: `NOT_ELIGIBLE`, `BENEFIT_UNAVAILABLE`, `OUT_OF_STOCK`, `LIMIT_REACHED`,
+    `INSUFFICIENT_POINTS`. The same `Idempotency-Key` again answers 200 and the same
+    redemption; on another benefit it is `IDEMPOTENCY_CONFLICT`.
+    """
     made, created = redemption.redeem(actor=current_user(), benefit=benefit, now=clock.now(), **headers)
     return made, 201 if created else 200
 
@@ -101,6 +122,7 @@ def redeem(headers, benefit):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(RedemptionOut))
 def list_benefit_redemptions(filters, page, benefit):
+    """Staff: a benefit's redemptions, newest first."""
     return redemption.list_for_benefit(actor=current_user(), benefit=benefit, **filters, **page)
 
 
@@ -110,24 +132,28 @@ def list_benefit_redemptions(filters, page, benefit):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(RedemptionOut))
 def my_redemptions(filters, page):
+    """The caller's redemptions, newest first (overdue reservations show as expired)."""
     return redemption.list_mine(actor=current_user(), now=clock.now(), **filters, **page)
 
 
 @blp.route("/redemptions/<int:redemption_id>", methods=["GET"])
+@errors_doc("FORBIDDEN")
 @login_required
 @load(redemption.get_redemption, "redemption_id", as_name="item")
 @blp.response(200, RedemptionOut)
 def get_redemption(item):
+    """One redemption, for its owner or staff of the benefit's organisation."""
     return redemption.view(actor=current_user(), redemption=item, now=clock.now())
 
 
 @blp.route("/redemptions/<int:redemption_id>/code.png", methods=["GET"])
+@errors_doc("FORBIDDEN", "ALREADY_FULFILLED", "REDEMPTION_CANCELLED", "REDEMPTION_EXPIRED")
 @login_required
 @load(redemption.get_redemption, "redemption_id", as_name="item")
 @blp.doc(responses={"200": {"description": "QR of the pickup code",
                             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
 def redemption_code_png(item):
-    """The pickup code as a QR, for its owner to show at the room."""
+    """The pickup code as a QR image (PNG), for its owner to show at the room."""
     code = redemption.pickup_code(actor=current_user(), redemption=item, now=clock.now())
     image = qrcode.make(code, box_size=8, border=2)
     buffer = io.BytesIO()
@@ -136,30 +162,43 @@ def redemption_code_png(item):
 
 
 @blp.route("/redemptions/fulfil", methods=["POST"])
+@errors_doc("NOT_FOUND", "FORBIDDEN", "ALREADY_FULFILLED", "REDEMPTION_CANCELLED", "REDEMPTION_EXPIRED")
 @login_required
 @blp.arguments(FulfilIn)
 @blp.response(200, RedemptionOut)
 def fulfil(body):
-    """Staff scan the owner's code and hand the benefit over; the hold is posted."""
+    """Staff: hand a benefit over for the owner's pickup code.
+
+    The held points are spent. 404 for an unknown code; staff of the benefit's org or above.
+    """
     return redemption.fulfil(actor=current_user(), now=clock.now(), **body)
 
 
 @blp.route("/redemptions/<int:redemption_id>/cancel", methods=["POST"])
+@errors_doc("FORBIDDEN", "ALREADY_FULFILLED", "REDEMPTION_EXPIRED")
 @login_required
 @load(redemption.get_redemption, "redemption_id", as_name="item")
 @blp.response(200, RedemptionOut)
 def cancel(item):
+    """Cancel a reservation: the stock and the points are released.
+
+    Its owner, or staff of the benefit's organisation; cancelling again changes nothing.
+    """
     return redemption.cancel(actor=current_user(), redemption=item, now=clock.now())
 
 
 @blp.route("/redemptions/<int:redemption_id>/correct", methods=["POST"])
+@errors_doc("NOT_FULFILLED", "ALREADY_REVERSED")
 @login_required
 @load(redemption.get_redemption, "redemption_id", as_name="item", action="operate",
       org_of=_org_of_redemption)
 @blp.arguments(CorrectIn)
 @blp.response(200, RedemptionOut)
 def correct(body, item):
-    """A staff correction after fulfilment: the points go back by a ledger reversal."""
+    """Staff: correct a fulfilled redemption; the points go back by a ledger reversal.
+
+    The goods are not restocked.
+    """
     return redemption.correct(actor=current_user(), redemption=item, now=clock.now(), **body)
 
 
@@ -171,5 +210,8 @@ def correct(body, item):
 @blp.arguments(SummaryArgs, location="query")
 @blp.response(200, SummaryOut)
 def points_summary(args, org):
-    """Points issued, redeemed, held and outstanding for the subtree; stock per benefit."""
+    """Staff: the room books of an organisation's subtree.
+
+    Points issued, redeemed, expired, held and outstanding over the period; stock per benefit.
+    """
     return books.summary(actor=current_user(), org=org, now=clock.now(), **args)

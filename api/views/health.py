@@ -9,11 +9,11 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness"
 
 
 class HealthOut(Schema):
-    status = fields.String(metadata={"description": "ok, or degraded when Redis is down"})
-    time = fields.String()
-    database = fields.Boolean()
-    redis = fields.Boolean()
-    down = fields.List(fields.String(), metadata={"description": "the dependencies that do not answer"})
+    status = fields.String(metadata={"description": "ok；Redis 不应答时为 degraded"})
+    time = fields.String(metadata={"description": "服务器当前时间"})
+    database = fields.Boolean(metadata={"description": "数据库是否应答"})
+    redis = fields.Boolean(metadata={"description": "Redis 是否应答（没有 Redis 应用照常工作）"})
+    down = fields.List(fields.String(), metadata={"description": "不应答的依赖"})
 
 
 @blp.route("/health", methods=["GET"])
@@ -26,11 +26,14 @@ def health():
 
 
 class PongOut(Schema):
-    pong = fields.Boolean()
+    pong = fields.Boolean(metadata={"description": "true"})
 
 
 @blp.route("/ping", methods=["GET"])
 @blp.response(200, PongOut)
 def ping():
-    """No database, no Redis: the floor the benchmarks compare against."""
+    """Ping: no database, no Redis.
+
+    The floor the benchmarks compare against.
+    """
     return {"pong": True}

@@ -14,6 +14,7 @@ from flask import Response, jsonify, render_template_string, request
 from flask_smorest import Blueprint
 
 from activities import kiosk, passes
+from api.openapi import errors_doc
 from api.schemas.common import Instant
 from core import clock, qr
 
@@ -34,20 +35,37 @@ def _state(token: str) -> dict:
     return state
 
 
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 @blp.route("/state", methods=["GET"])
+@errors_doc("NOT_FOUND")
 @blp.doc(parameters=[{"in": "header", "name": "X-Kiosk-Token", "required": True, "schema": {"type": "string"},
-                      "description": "the token of the kiosk link (its fragment)"}])
+                      "description": "门口屏链接的令牌（链接的 # 片段）"}],
+         responses={"200": {
+             "description": "title, location, starts_at, ends_at, code, qr (a PNG data URL), link, "
+                            "refresh_at, expires_at, server_time, attendance",
+             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def state():
-    """What the door screen shows: title, the current code and its QR, when to
-    fetch the next, counts. NOT_FOUND for a missing, unknown or revoked token."""
+    """What the door screen shows now: the current code as a QR, and the attendance.
+
+    Polled by the page just after each rotation; NOT_FOUND for a missing,
+    unknown or revoked token.
+    """
     response = jsonify(_state(request.headers.get("X-Kiosk-Token", "")))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(responses={"200": _html("The door screen page")})
 def page():
-    """The same page for every link: the script fills it in from `/kiosk/state`."""
+    """The door screen: a page for a tablet at the door, showing the rotating check-in QR.
+
+    The same page for every link: its script reads the token from the link's
+    fragment and fills the page in from `/kiosk/state`.
+    """
     response = Response(PAGE, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -55,15 +73,20 @@ def page():
 
 
 @blp.route("/<path:old>", methods=["GET"])
+@blp.doc(responses={"404": _html("An old link: a page saying it no longer opens")})
 def old_link(old):
     """`/kiosk/<token>` links put the token in access logs; they open nothing now."""
     return Response(OLD_LINK_PAGE, status=404, mimetype="text/html")
 
 
 @link_blp.route("/<code>", methods=["GET"])
+@link_blp.doc(responses={"200": _html("A page telling the visitor to scan with WeChat")})
 def checkin_link_page(code):
-    """WeChat's camera opens the mini-program on this link instead; any other
-    camera lands here and is told to use WeChat. The code is not checked here."""
+    """Where a door QR's link leads a camera other than WeChat's.
+
+    WeChat's camera opens the mini-program on this link instead; any other camera lands here
+    and is told to use WeChat. The code is not checked here.
+    """
     response = Response(render_template_string(USE_WECHAT_PAGE), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
