@@ -78,6 +78,7 @@ MEANINGS = {
     "RATE_LIMITED": "请求过于频繁，请按 Retry-After 秒数稍后再试",
     "WECHAT_UNAVAILABLE": "微信服务繁忙或无法连接，请稍后再试",
     INTERNAL_ERROR: "服务器内部错误；details.request_id 供排查",
+    "SERVICE_UNAVAILABLE": "数据库等依赖暂时不可用；按 Retry-After 头稍后重试",
 }
 
 STATUS_TITLES = {
@@ -269,7 +270,7 @@ class TruthPlugin(BasePlugin):
         if facts.rate_limited:
             generic.append("RATE_LIMITED")
         by_status: dict[int, list[str]] = {}
-        for code in generic + facts.codes + [INTERNAL_ERROR]:
+        for code in generic + facts.codes + [INTERNAL_ERROR, "SERVICE_UNAVAILABLE"]:  # any operation, in an outage
             codes = by_status.setdefault(status_of(code), [])
             if code not in codes:
                 codes.append(code)

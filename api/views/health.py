@@ -18,7 +18,6 @@ class HealthOut(Schema):
 
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthOut)
-@blp.alt_response(503, description="SERVICE_UNAVAILABLE: the database is down (`details.down`)")
 def health():
     """Whether the database and Redis answer. The app works without Redis
     (200, `degraded`); without the database it cannot (503)."""
