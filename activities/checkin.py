@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from core import codes
 from core.db import UTCDateTime, db, is_postgres
 from core.errors import DomainError, NotFound
+from core.settings import Settings
 from orgs.scope import require
-from volunteers.models import User
+from people.models import User
 
 from .decision import (ACCEPTED, IN, REFUSED, REPEAT, ActivityFacts, Decision, RegistrationFacts,
                        ScanFacts, checkin_window, decide)
@@ -291,7 +292,8 @@ def _signed_out():
     return DomainError("UNAUTHENTICATED", "账号不存在或已停用")
 
 
-def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None = None) -> CheckinResult:
+def self_checkin(*, user_id: int, code, scan: Scan, now, settings: Settings,
+                 activity_id: int | None = None) -> CheckinResult:
     """The resident scanned the activity's code.
 
     Raises UNAUTHENTICATED for an unknown or deactivated account (the token is
@@ -318,7 +320,7 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
         try:
             if activity_id is not None and activity_id != row.id:
                 raise codes.invalid("这是另一个活动的签到码")
-            codes.verify(parsed, row.code_secret, now=now)
+            codes.verify(parsed, row.code_secret, now=now, settings=settings)
         except DomainError as error:
             unidentified = error
         place = None if unidentified is not None or row.registration_id is None else _Place(
@@ -329,7 +331,7 @@ def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None
         raise _refused(scan, refusal, now)
 
 
-def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinResult:
+def staff_scan(*, actor, activity: Activity, code, scan: Scan, now, settings: Settings) -> CheckinResult:
     """A worker scanned a resident's pass at `activity`; no geofence.
 
     Raises FORBIDDEN unless staff; then as `self_checkin` (CODE_INVALID also
@@ -338,7 +340,7 @@ def staff_scan(*, actor, activity: Activity, code, scan: Scan, now) -> CheckinRe
     require(actor, "operate", activity.org)
     try:
         try:
-            user_id, unidentified = user_of_pass(code, now), None
+            user_id, unidentified = user_of_pass(code, now, settings=settings), None
         except DomainError as error:
             user_id, unidentified = None, error
         place = None if user_id is None else _place_of(activity.id, user_id)

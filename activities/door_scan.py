@@ -21,23 +21,28 @@ This is the one writer that commits by itself instead of through the
 request (house rule 3): the check-in and its log row are one statement, so
 there is nothing to commit together with it, and BEGIN and COMMIT would be
 half of the round trips of a scan.
+
+The facts cache lives as long as the app (a dict the app factory makes) and
+is handed in as `facts_cache`, as the settings are.
 """
 import time
 from dataclasses import replace
 from datetime import timezone
 
-from flask import current_app
 from psycopg.rows import namedtuple_row
 
 from core import codes
 from core.db import autocommit_connection, is_postgres
 from core.errors import DomainError
+from core.settings import Settings
 
 from . import checkin
 from .checkin import CheckinResult, Scan
 from .decision import (ACCEPTED, IN, REPEAT, ActivityFacts, Decision, RegistrationFacts, ScanFacts,
                        decide)
 
+# Where the app factory keeps the app's facts cache (app.extensions).
+FACTS_CACHE = "linli.door_scan_facts"
 FACTS_TTL_SECONDS = 30  # only bounds how long a dead activity's entry lingers
 MAX_CACHED_ACTIVITIES = 4096
 
@@ -110,13 +115,8 @@ def plain_decisions(activity: ActivityFacts, scan: ScanFacts, now) -> tuple[Deci
     return if_new, if_checked_in
 
 
-def _cache() -> dict:
-    return current_app.extensions.setdefault("linli.door_scan_facts", {})
-
-
-def _cached_facts(connection, activity_id: int) -> tuple[ActivityFacts, str] | None:
+def _cached_facts(connection, activity_id: int, cache: dict) -> tuple[ActivityFacts, str] | None:
     """The activity's facts and code secret, as this process last read them."""
-    cache = _cache()
     entry = cache.get(activity_id)
     if entry is not None and entry[1] > time.monotonic():
         return entry[0]
@@ -131,45 +131,46 @@ def _cached_facts(connection, activity_id: int) -> tuple[ActivityFacts, str] | N
     return facts, row.code_secret
 
 
-def forget(activity_id: int) -> None:
-    _cache().pop(activity_id, None)
-
-
 def _utc(value):
     return None if value is None else value.astimezone(timezone.utc)
 
 
-def self_checkin(*, user_id: int, code, scan: Scan, now, activity_id: int | None = None) -> CheckinResult:
+def self_checkin(*, user_id: int, code, scan: Scan, now, settings: Settings, facts_cache: dict,
+                 activity_id: int | None = None) -> CheckinResult:
     """The resident scanned the activity's code: the rules and error codes of
-    `checkin.self_checkin`, which takes every scan that is not the plain case."""
+    `checkin.self_checkin`, which takes every scan that is not the plain case.
+    `facts_cache` is the app's (see above)."""
     if is_postgres() and scan.action == IN:
         try:
             parsed = codes.parse(code, "checkin")
         except DomainError:
             parsed = None  # refused and logged by the full path
         if parsed is not None and activity_id in (None, parsed.subject_id):
-            result = _try_plain_checkin(user_id=user_id, parsed=parsed, scan=scan, now=now)
+            result = _try_plain_checkin(user_id=user_id, parsed=parsed, scan=scan, now=now,
+                                        settings=settings, cache=facts_cache)
             if result is not None:
                 return result
-    return checkin.self_checkin(user_id=user_id, code=code, scan=scan, now=now, activity_id=activity_id)
+    return checkin.self_checkin(user_id=user_id, code=code, scan=scan, now=now, settings=settings,
+                                activity_id=activity_id)
 
 
-def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, now) -> CheckinResult | None:
+def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, now, settings: Settings,
+                       cache: dict) -> CheckinResult | None:
     """Checks in the plain case in one statement; None: nothing written, take the full path."""
     with autocommit_connection() as connection:
-        cached = _cached_facts(connection, parsed.subject_id)
+        cached = _cached_facts(connection, parsed.subject_id, cache)
         if cached is None:
             return None
         facts, code_secret = cached
         try:
-            codes.verify(parsed, code_secret, now=now)
+            codes.verify(parsed, code_secret, now=now, settings=settings)
         except DomainError:
-            forget(facts.id)  # the full path decides, on fresh facts
+            cache.pop(facts.id, None)  # the full path decides, on fresh facts
             return None
         decisions = plain_decisions(facts, ScanFacts(door=scan.method, action=scan.action, lat=scan.lat,
                                                      lng=scan.lng), now)
         if decisions is None:
-            forget(facts.id)
+            cache.pop(facts.id, None)
             return None
         if_new, if_checked_in = decisions
         row = connection.execute(_CHECK_IN_AND_LOG, {
@@ -185,7 +186,7 @@ def _try_plain_checkin(*, user_id: int, parsed: codes.ParsedCode, scan: Scan, no
             "lat": scan.lat, "lng": scan.lng,
         }).fetchone()
         if row is None:  # not the plain case after all: nothing was written
-            forget(facts.id)
+            cache.pop(facts.id, None)
             return None
         scan_id, registration_id, result, checked_in_at, checked_out_at = row
         first = result == ACCEPTED

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from core import codes
 from core.db import db
 from core.errors import NotFound
+from core.settings import Settings
 from orgs.scope import require
 
 from .attendance import attendance_figures
@@ -54,10 +55,10 @@ def activity_of_token(token: str) -> Activity:
     return activity
 
 
-def kiosk_state(*, token: str, now) -> dict:
+def kiosk_state(*, token: str, now, settings: Settings) -> dict:
     """What the door screen shows: title, the current code, when to fetch the next, counts."""
     activity = activity_of_token(token)
-    issued = codes.issue("checkin", activity.id, activity.code_secret, now=now)
+    issued = codes.issue("checkin", activity.id, activity.code_secret, now=now, settings=settings)
     return {"activity_id": activity.id, "title": activity.title, "location": activity.location,
             "status": activity.status, "starts_at": activity.starts_at, "ends_at": activity.ends_at,
             "code": issued.code, "refresh_at": issued.refresh_at, "expires_at": issued.expires_at,

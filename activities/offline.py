@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from core.db import db
 from core.errors import DomainError
+from core.settings import Settings
 from orgs.scope import require
 
 from .attendance import recompute_times
@@ -52,7 +52,8 @@ class OfflineResult:
     checked_out_at: object
 
 
-def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str | None, now) -> list[OfflineResult]:
+def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str | None, now,
+           settings: Settings) -> list[OfflineResult]:
     """Logs and applies each scan as of its `scanned_at`; results in the order given.
 
     Raises FORBIDDEN unless staff. A scan is refused (not raised) with
@@ -67,7 +68,7 @@ def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str |
     # settlement cannot read times an upload is changing.
     activity = lock(activity)
     facts = ActivityFacts.of(activity)
-    max_age = timedelta(hours=current_app.config["OFFLINE_SCAN_MAX_HOURS"])
+    max_age = timedelta(hours=settings.offline_scan_max_hours)
     uploaded_before = {row.client_ref: row for row in db.session.scalars(sa.select(CheckinLog).where(
         CheckinLog.actor_id == actor.id, CheckinLog.client_ref.in_([scan.client_ref for scan in scans])))}
     results = {}
@@ -75,17 +76,18 @@ def upload(*, actor, activity: Activity, scans: list[OfflineScan], device: str |
     for scan in sorted(scans, key=lambda s: s.scanned_at):
         earlier = uploaded_before.get(scan.client_ref)
         results[scan.client_ref] = (_result_of(earlier, scan, activity.id) if earlier is not None
-                                    else _upload_one(actor, facts, scan, device, now, max_age))
+                                    else _upload_one(actor, facts, scan, device, now, max_age, settings))
     return [results[scan.client_ref] for scan in scans]
 
 
-def _upload_one(actor, activity: ActivityFacts, scan: OfflineScan, device, now, max_age) -> OfflineResult:
+def _upload_one(actor, activity: ActivityFacts, scan: OfflineScan, device, now, max_age,
+                settings: Settings) -> OfflineResult:
     method = "staff" if scan.code is not None else "manual"
     log = Scan(method=method, action=scan.action, actor_id=actor.id, device=device, client_at=scan.scanned_at)
     fields = dict(now=now, activity_id=activity.id, occurred_at=scan.scanned_at, client_ref=scan.client_ref)
     try:
         with db.session.begin_nested():
-            user_id, registration, unidentified = _identify(activity.id, scan)
+            user_id, registration, unidentified = _identify(activity.id, scan, settings)
             facts_of_scan = ScanFacts(door=method, action=scan.action, unidentified=unidentified,
                                       made_at=scan.scanned_at, max_age=max_age)
             decision = decide(activity, _facts(registration), facts_of_scan, now)
@@ -114,12 +116,13 @@ def _upload_one(actor, activity: ActivityFacts, scan: OfflineScan, device, now, 
         return _result_of(_logged(actor.id, scan.client_ref), scan, activity.id)
 
 
-def _identify(activity_id: int, scan: OfflineScan) -> tuple[int | None, Registration | None, str | None]:
+def _identify(activity_id: int, scan: OfflineScan,
+              settings: Settings) -> tuple[int | None, Registration | None, str | None]:
     """Whose scan it is: (user id, their locked registration here or None, None),
     or (None, None, why it names no one here)."""
     if scan.code is not None:
         try:
-            user_id = user_of_pass(scan.code, scan.scanned_at)  # the pass as it was when scanned
+            user_id = user_of_pass(scan.code, scan.scanned_at, settings=settings)  # the pass as it was when scanned
         except DomainError as error:
             return None, None, error.code
         registration = _locked(Registration.activity_id == activity_id, Registration.user_id == user_id)

@@ -7,7 +7,8 @@ from core.db import db
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.scope import can, require
-from volunteers.models import User, VolunteerProfile
+from people.models import User
+from volunteers.models import VolunteerProfile
 
 from .models import Activity, Registration
 from .services import lock

@@ -17,18 +17,19 @@ import sqlalchemy as sa
 
 from core.db import db
 from core.errors import Invalid
+from core.settings import Settings
 from orgs.models import Org
 from orgs.scope import require
 from points.benefits_models import FULFILLED, Benefit, Redemption
 from points.books import flows
-from volunteers.models import ServiceRecord, local_zone
+from volunteers.models import ServiceRecord
 
 from .models import DOMAINS, Activity, Registration
 
 MAX_PERIOD = timedelta(days=366 * 3)
 
 
-def _figures(org: Org, since, until) -> dict:
+def _figures(org: Org, since, until, zone) -> dict:
     starting = (Org.under(org.path), Activity.starts_at >= since, Activity.starts_at < until)
     by_status = dict(db.session.execute(
         sa.select(Activity.status, sa.func.count()).join(Org, Org.id == Activity.org_id)
@@ -44,7 +45,6 @@ def _figures(org: Org, since, until) -> dict:
                                                      Registration.user_id)))))
         .where(Registration.activity_id.in_(held), Registration.status == "confirmed",
                Registration.role == "participant")).one()
-    zone = local_zone()
     first_day = since.astimezone(zone).date()
     last_day = (until - timedelta(microseconds=1)).astimezone(zone).date()
     records, minutes, late, volunteers = db.session.execute(
@@ -75,7 +75,7 @@ def _figures(org: Org, since, until) -> dict:
     }
 
 
-def report(*, actor, org: Org, since, until) -> dict:
+def report(*, actor, org: Org, since, until, settings: Settings) -> dict:
     """The figures of `org`'s subtree over [since, until), and the same for each
     org directly below it, in id order.
 
@@ -89,6 +89,6 @@ def report(*, actor, org: Org, since, until) -> dict:
         raise Invalid({"to": ["统计区间最长三年"]})
     children = db.session.scalars(sa.select(Org).where(Org.parent_id == org.id).order_by(Org.id)).all()
     return {"org_id": org.id, "name": org.name, "kind": org.kind, "since": since, "until": until,
-            **_figures(org, since, until),
+            **_figures(org, since, until, settings.zone),
             "children": [{"org_id": child.id, "name": child.name, "kind": child.kind,
-                          **_figures(child, since, until)} for child in children]}
+                          **_figures(child, since, until, settings.zone)} for child in children]}

@@ -19,12 +19,12 @@ Rules (API.md, DESIGN.md):
 """
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from core.db import db
 from core.errors import Conflict, Invalid
+from core.settings import Settings
 from orgs.scope import require
 from points import ledger
 from volunteers.records import record_services
@@ -119,13 +119,13 @@ def _check_adjustments(activity: Activity, adjustments: list[dict], times) -> di
     return by_registration
 
 
-def _local_day(moment, zone: ZoneInfo):
+def _local_day(moment, zone):
     day = moment.astimezone(zone).date()
     start = datetime.combine(day, time.min, tzinfo=zone)
     return start, start + timedelta(days=1)
 
 
-def _earned_that_day(user_id: int, activity: Activity, zone: ZoneInfo) -> int:
+def _earned_that_day(user_id: int, activity: Activity, zone) -> int:
     start, end = _local_day(activity.starts_at, zone)
     # int(): PostgreSQL sums a bigint column as numeric, which arrives as a Decimal.
     return int(db.session.scalar(
@@ -136,9 +136,10 @@ def _earned_that_day(user_id: int, activity: Activity, zone: ZoneInfo) -> int:
                Activity.starts_at < end, Activity.id != activity.id)))
 
 
-def plan(activity: Activity, adjustments: list[dict], *, daily_cap: int | None,
-         zone: ZoneInfo) -> Plan:
-    """What settling would post, computed from the check-in log; posts nothing."""
+def plan(activity: Activity, adjustments: list[dict], *, settings: Settings) -> Plan:
+    """What settling would post, computed from the check-in log; posts nothing.
+    Points are capped per person and local day at `settings.points_daily_cap`."""
+    daily_cap = settings.points_daily_cap
     times = attendance_times(activity.id)
     by_registration = _check_adjustments(activity, adjustments, times)
     result = Plan(activity)
@@ -165,7 +166,7 @@ def plan(activity: Activity, adjustments: list[dict], *, daily_cap: int | None,
                 record.minutes = rounded(measured, activity.rounding)
             record.points = record.minutes * activity.points_per_hour // 60
         if daily_cap is not None and record.points:
-            room = max(0, daily_cap - _earned_that_day(t.user_id, activity, zone))
+            room = max(0, daily_cap - _earned_that_day(t.user_id, activity, settings.zone))
             if record.points > room:
                 record.points, record.is_capped = room, True
         result.records.append(record)
@@ -184,12 +185,12 @@ def _check_settleable(activity: Activity, now) -> None:
         raise Conflict("NOT_ENDED", "活动结束后才能结算", ends_at=activity.ends_at.isoformat())
 
 
-def preview(*, actor, activity: Activity, adjustments: list[dict], now, daily_cap, zone) -> Plan:
+def preview(*, actor, activity: Activity, adjustments: list[dict], now, settings: Settings) -> Plan:
     """The settlement a worker would get, to review unverified check-ins first.
     Raises FORBIDDEN, CONFLICT (draft/cancelled), NOT_ENDED, VALIDATION_ERROR."""
     require(actor, "operate", activity.org)
     _check_settleable(activity, now)
-    return plan(activity, adjustments, daily_cap=daily_cap, zone=zone)
+    return plan(activity, adjustments, settings=settings)
 
 
 def _memo(activity: Activity, record: PlannedRecord) -> str:
@@ -198,7 +199,8 @@ def _memo(activity: Activity, record: PlannedRecord) -> str:
     return f"{activity.title}：参加活动"
 
 
-def _post(activity: Activity, planned: list[PlannedRecord], actor, now) -> list[SettlementRecord]:
+def _post(activity: Activity, planned: list[PlannedRecord], actor, now,
+          settings: Settings) -> list[SettlementRecord]:
     """One transfer per record with points and one service record per volunteer with
     minutes, all keyed `settlement:{registration_id}` so nothing can be posted twice."""
     paid = [r for r in planned if r.points > 0]
@@ -214,7 +216,7 @@ def _post(activity: Activity, planned: list[PlannedRecord], actor, now) -> list[
         place=activity.location, content=activity.description or activity.category or activity.title,
         started_at=activity.starts_at, ended_at=activity.ends_at, minutes=r.minutes,
         points=r.points, responsible_person=actor.nickname or "社工", recorded_by=actor.id,
-        cause_key=f"settlement:{r.registration_id}") for r in served], now=now)
+        cause_key=f"settlement:{r.registration_id}") for r in served], now=now, settings=settings)
     service_ids = {r.registration_id: s.id for r, s in zip(served, service_records)}
     return [SettlementRecord(
         registration_id=r.registration_id, user_id=r.user_id, role=r.role,
@@ -224,8 +226,7 @@ def _post(activity: Activity, planned: list[PlannedRecord], actor, now) -> list[
         service_record_id=service_ids.get(r.registration_id)) for r in planned]
 
 
-def settle(*, actor, activity: Activity, adjustments: list[dict], now, daily_cap: int | None,
-           zone: ZoneInfo) -> Settlement:
+def settle(*, actor, activity: Activity, adjustments: list[dict], now, settings: Settings) -> Settlement:
     """Settles an ended activity once (see the module docstring for the rules).
 
     Returns the settlement, with `replayed` True when it already existed with
@@ -243,12 +244,12 @@ def settle(*, actor, activity: Activity, adjustments: list[dict], now, daily_cap
                            settled_at=existing.settled_at.isoformat())
         existing.replayed = True
         return existing
-    planned = plan(activity, adjustments, daily_cap=daily_cap, zone=zone)
+    planned = plan(activity, adjustments, settings=settings)
     settlement = Settlement(activity_id=activity.id, fingerprint=fingerprint,
                             rounding=activity.rounding, minutes_total=planned.minutes_total,
                             points_total=planned.points_total, settled_by_id=actor.id,
                             settled_at=now)
-    settlement.records = _post(activity, planned.records, actor, now)
+    settlement.records = _post(activity, planned.records, actor, now, settings)
     db.session.add(settlement)
     activity.status, activity.settled_at = "settled", now
     db.session.flush()

@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from core import kv, passwords
+from core import settings as core_settings
 from core.db import db, ping_when_idle, savepoints_inside_transactions
 
 from . import config as config_module
@@ -87,10 +88,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config.get("PASSWORD_HASH_FAST"):
         passwords.configure(time_cost=1, memory_cost=8)
 
+    # What the services read, built once (house rule: no flask in the domain).
+    app.extensions[core_settings.EXTENSION] = built = core_settings.Settings.from_config(app.config)
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine, app.config["DB_IDLE_PING_SECONDS"])
         savepoints_inside_transactions(db.engine)
+        core_settings.bind_engine(db.engine, built)
+    # The door's fast path keeps what it read of each activity for the app's life.
+    from activities import door_scan
+
+    app.extensions[door_scan.FACTS_CACHE] = {}
     Migrate(app, db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     app.extensions["linli.kv"] = kv.make_store(app.config["REDIS_URL"], app.config["REDIS_PREFIX"])
     limits.init_app(app)
@@ -126,6 +134,7 @@ def _import_models():
     import activities.models  # noqa: F401
     import activities.settlement_models  # noqa: F401
     import orgs.models  # noqa: F401
+    import people.models  # noqa: F401
     import points.models  # noqa: F401
     import points.benefits_models  # noqa: F401
     import volunteers.models  # noqa: F401

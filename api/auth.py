@@ -9,7 +9,7 @@ from flask import g, request
 
 from core.errors import DomainError
 from orgs.scope import require
-from volunteers.accounts import get_user
+from people.accounts import get_user
 
 from .tokens import decode, subject
 

@@ -1,16 +1,17 @@
 """Command-line bootstrap: `flask --app wsgi create-admin`, `demo`, and the domain commands."""
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 import sqlalchemy as sa
 
-from core import clock
+from core import clock, settings
 from core.db import db
 from core.errors import DomainError
 from core.phones import is_mainland_mobile
 from core.passwords import hash_password
 from orgs.models import StaffRole
 from orgs.services import ensure_city
-from volunteers.models import User
+from people.models import User
 
 
 @click.command("create-admin")
@@ -97,7 +98,7 @@ def points_expire():
     """Expire unspent points older than POINTS_EXPIRE_MONTHS (run daily)."""
     from points import expiry
 
-    months = expiry.expire_months()
+    months = settings.of(current_app).points_expire_months
     if months is None:
         click.echo("points never expire (POINTS_EXPIRE_MONTHS is unset)")
         return

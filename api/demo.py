@@ -8,7 +8,8 @@ from core.db import db
 from orgs.models import Org, StaffRole
 from orgs.services import _save_org, ensure_city
 from core.passwords import hash_password
-from volunteers.models import User, VolunteerProfile
+from people.models import User
+from volunteers.models import VolunteerProfile
 
 DEMO_PASSWORD = "linli-demo-2026"
 ADMIN_PHONE = "13800000000"

@@ -17,11 +17,15 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import TooManyRequests
 
 from core.keys import derive_key
-from core.kv import store
 
 log = logging.getLogger(__name__)
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def store():
+    """The store of the running app (Redis, or the in-process substitute)."""
+    return current_app.extensions["linli.kv"]
 
 
 def _login_phone_tag() -> str | None:

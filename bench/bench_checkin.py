@@ -80,7 +80,7 @@ def seed(db_url: str):
     from core.db import db
     from orgs.models import Org, StaffRole
     from orgs.services import _save_org, ensure_city
-    from volunteers.models import User
+    from people.models import User
 
     app = create_app()
     with app.app_context():

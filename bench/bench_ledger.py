@@ -24,7 +24,7 @@ from orgs.services import _save_org, ensure_city  # noqa: E402
 from points import ledger  # noqa: E402
 from points.models import Account, Entry, Transfer  # noqa: E402
 from points.verify import verify  # noqa: E402
-from volunteers.models import User  # noqa: E402
+from people.models import User  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS", "10000"))

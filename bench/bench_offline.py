@@ -24,9 +24,9 @@ def seed(app, round_no: int):
     the worker's device made offline during the last two minutes."""
     from activities.models import Activity, PassSecret, Registration
     from api.tokens import encode_access
-    from core import clock, codes
+    from core import clock, codes, settings
     from core.db import db
-    from volunteers.models import User
+    from people.models import User
 
     now = clock.now()
     with app.app_context():
@@ -49,7 +49,8 @@ def seed(app, round_no: int):
         scans = []
         for i, (uid, rid) in enumerate(zip(user_ids, registration_ids)):
             scanned_at = now - timedelta(seconds=120) + timedelta(milliseconds=200 * i)
-            way = ({"code": codes.issue("pass", uid, f"pass-{uid}", now=scanned_at).code} if i % 2
+            way = ({"code": codes.issue("pass", uid, f"pass-{uid}", now=scanned_at,
+                                            settings=settings.of(app)).code} if i % 2
                    else {"registration_id": rid})
             scans.append({"client_ref": f"{round_no}-{i}", "action": "in",
                           "scanned_at": scanned_at.isoformat(), **way})

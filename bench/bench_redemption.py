@@ -98,7 +98,8 @@ class Bench:
         from orgs.models import Org, StaffRole
         from orgs.services import _save_org, ensure_city
         from points import benefits, ledger
-        from volunteers.models import User, VolunteerProfile
+        from people.models import User
+        from volunteers.models import VolunteerProfile
 
         with self.app.app_context():
             now = clock.now()

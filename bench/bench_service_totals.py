@@ -29,7 +29,8 @@ from scratch import create_scratch_database  # noqa: E402
 from api import create_app  # noqa: E402
 from core.db import db  # noqa: E402
 from orgs.services import ensure_city  # noqa: E402
-from volunteers.models import ServiceRecord, User, VolunteerProfile  # noqa: E402
+from people.models import User
+from volunteers.models import ServiceRecord, VolunteerProfile  # noqa: E402
 from volunteers.records import totals_for  # noqa: E402
 
 VOLUNTEERS = 2000

@@ -23,7 +23,8 @@ def seed(app, round_no: int):
     from api.tokens import encode_access
     from core import clock
     from core.db import db
-    from volunteers.models import User, VolunteerProfile
+    from people.models import User
+    from volunteers.models import VolunteerProfile
 
     now = clock.now()
     starts = now - timedelta(hours=3)

@@ -51,7 +51,7 @@ def room_with_worker(round_no: int, now):
     from core.db import db
     from orgs.models import Org, StaffRole
     from orgs.services import _save_org, ensure_city
-    from volunteers.models import User
+    from people.models import User
 
     city = ensure_city(name="武汉市", now=now)
     room = _save_org(Org(name=f"社工室{round_no}", kind="room", parent=city, created_at=now))

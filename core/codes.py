@@ -19,10 +19,9 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
-
 from core.errors import DomainError
 from core.keys import derive_key
+from core.settings import Settings
 
 KINDS = {"checkin": 1, "pass": 2}
 _KIND_NAMES = {number: name for name, number in KINDS.items()}
@@ -48,26 +47,24 @@ class ParsedCode:
     tag: bytes
 
 
-def period_seconds() -> int:
-    return int(current_app.config.get("CODE_PERIOD_SECONDS", 30))
-
-
 def _window_of(now: datetime, period: int) -> int:
     return int((now - _EPOCH).total_seconds()) // period
 
 
-def _tag(kind: str, subject_id: int, window: int, subject_secret: str) -> bytes:
-    key = derive_key(current_app.config["SECRET_KEY"], "short-codes")
+def _tag(kind: str, subject_id: int, window: int, subject_secret: str, secret_key: str) -> bytes:
+    key = derive_key(secret_key, "short-codes")
     message = _HEADER.pack(KINDS[kind], subject_id, window) + subject_secret.encode()
     return hmac.new(key, message, hashlib.sha256).digest()[:_TAG_BYTES]
 
 
-def issue(kind: str, subject_id: int, subject_secret: str, *, now: datetime,
+def issue(kind: str, subject_id: int, subject_secret: str, *, now: datetime, settings: Settings,
           period: int | None = None) -> IssuedCode:
-    """The code of the window `now` falls in, with when it rotates and expires."""
-    period = period or period_seconds()
+    """The code of the window `now` falls in, with when it rotates and expires
+    (every `settings.code_period_seconds` unless `period` is given)."""
+    period = period or settings.code_period_seconds
     window = _window_of(now, period)
-    raw = _HEADER.pack(KINDS[kind], subject_id, window) + _tag(kind, subject_id, window, subject_secret)
+    tag = _tag(kind, subject_id, window, subject_secret, settings.secret_key)
+    raw = _HEADER.pack(KINDS[kind], subject_id, window) + tag
     code = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return IssuedCode(code=code,
                       refresh_at=_EPOCH + timedelta(seconds=(window + 1) * period),
@@ -94,11 +91,12 @@ def parse(code, expected_kind: str) -> ParsedCode:
     return ParsedCode(expected_kind, subject_id, window, raw[_HEADER.size:])
 
 
-def verify(parsed: ParsedCode, subject_secret: str, *, now: datetime, period: int | None = None) -> None:
+def verify(parsed: ParsedCode, subject_secret: str, *, now: datetime, settings: Settings,
+           period: int | None = None) -> None:
     """Raises CODE_INVALID for a wrong tag or a window from the far future,
     CODE_EXPIRED for a genuine code older than the previous window."""
-    period = period or period_seconds()
-    expected = _tag(parsed.kind, parsed.subject_id, parsed.window, subject_secret)
+    period = period or settings.code_period_seconds
+    expected = _tag(parsed.kind, parsed.subject_id, parsed.window, subject_secret, settings.secret_key)
     if not hmac.compare_digest(expected, parsed.tag):
         raise invalid()
     current = _window_of(now, period)

@@ -128,9 +128,3 @@ class RedisStore:
 def make_store(url: str | None, prefix: str = ""):
     return RedisStore(url, prefix) if url else MemoryStore()
 
-
-def store():
-    """The store of the running app (Redis, or the in-process substitute)."""
-    from flask import current_app
-
-    return current_app.extensions["linli.kv"]

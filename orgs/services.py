@@ -8,8 +8,9 @@ from core.db import db
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from core.passwords import hash_password
-from volunteers.credentials import end_sessions, personal_stakes, set_password
-from volunteers.models import User
+from people import accounts
+from people.credentials import end_sessions, personal_stakes, set_password
+from people.models import User
 
 from .models import KINDS, Org, StaffRole
 from .scope import may_act_for, require
@@ -132,7 +133,7 @@ def check_staff_action(*, actor, staff_role: StaffRole, action: str) -> None:
     admin's own level (`orgs.scope.may_act_for`); never their own account.
     A password is set by someone else only on a staff-only account: never on
     one the person signs in to with WeChat, or that holds a volunteer profile
-    or points of their own (`volunteers.credentials.personal_stakes`).
+    or points of their own (`people.credentials.personal_stakes`).
     Raises FORBIDDEN (details.reason: not_admin, self, outside_scope, personal_account).
     """
     if action not in STAFF_ACTIONS:
@@ -224,3 +225,12 @@ def list_staff(*, actor, org: Org, subtree: bool, cursor: str | None, limit: int
         sa.select(User).where(User.id.in_(ids)).options(selectinload(User.volunteer)))}
     return Page([StaffMember(person=person_of(users[role.user_id]), org_id=role.org_id, role=role.role)
                  for role in page.items], page.next)
+
+
+def update_user_profile(*, user: User, nickname=None, phone=None, home_org_id=None) -> User:
+    """The person's own nickname, phone or home org (`people.accounts.update_profile`),
+    the org checked first. Raises NOT_FOUND for an unknown home org, and what
+    `update_profile` raises."""
+    home_org = get_org(home_org_id) if home_org_id is not None else None
+    return accounts.update_profile(user=user, nickname=nickname, phone=phone,
+                                   home_org_id=home_org.id if home_org is not None else None)

@@ -12,7 +12,7 @@ from core.errors import NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import require
-from volunteers.models import User
+from people.models import User
 
 from . import ledger
 from .models import Entry

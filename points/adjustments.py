@@ -14,7 +14,7 @@ from core.db import db
 from core.errors import Forbidden, Invalid, NotFound
 from orgs.models import Org
 from orgs.scope import require
-from volunteers.models import User
+from people.models import User
 
 from . import ledger
 from .accounts_service import home_org_of, person_in_scope

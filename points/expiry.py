@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from core.db import db
 from core.errors import DomainError
+from core.settings import Settings
 
 from . import ledger
 from .models import HOLD_OPEN, PERSON, Account, Entry, Hold, Transfer
@@ -36,10 +36,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = divmod(month_index, 12)
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
-
-
-def expire_months() -> int | None:
-    return current_app.config.get("POINTS_EXPIRE_MONTHS")
 
 
 @dataclass
@@ -141,11 +137,11 @@ def expire_all(*, now, months: int) -> tuple[int, int]:
     return points, people
 
 
-def expiring_soon(user_id: int, *, now, within_days: int = 30) -> dict:
+def expiring_soon(user_id: int, *, now, settings: Settings, within_days: int = 30) -> dict:
     """`{months, points, by}`: the person's points that expire within
     `within_days` days and when the first of them does; months is None (and
-    nothing expires) when points never expire."""
-    months = expire_months()
+    nothing expires) when points never expire (`settings.points_expire_months`)."""
+    months = settings.points_expire_months
     account = ledger.find_person_account(user_id)
     if months is None or account is None:
         return {"months": months, "points": 0, "by": None}

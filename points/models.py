@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db
-from volunteers.credentials import register_personal_stake
+from people.credentials import register_personal_stake
 
 PERSON = "person"
 ORG_ISSUING = "org_issuing"        # may go negative: the org's outstanding liability
@@ -97,10 +97,10 @@ class Hold(db.Model):
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
 
-@register_personal_stake
+@register_personal_stake(order=20)
 def _holds_points(user_id: int) -> str | None:
     """Points are the person's own: an account that ever had an entry makes a
-    password set by someone else a way to spend them (volunteers.credentials)."""
+    password set by someone else a way to spend them (people.credentials)."""
     has_history = db.session.scalar(sa.select(Account.id).where(
         Account.user_id == user_id, Account.kind == PERSON, Account.chain_head != GENESIS_HASH))
     return "points" if has_history is not None else None

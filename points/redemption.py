@@ -17,14 +17,13 @@ Concurrency (PostgreSQL, READ COMMITTED), the rules every function keeps:
 """
 import secrets
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
 from core.db import db
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.paging import Page, keyset_page
+from core.settings import Settings
 from orgs.scope import can, require
 
 from . import ledger
@@ -54,8 +53,8 @@ def normalise_code(code: str) -> str:
     return code.strip().upper().replace("-", "").replace(" ", "").translate(_READS_AS)
 
 
-def pickup_period() -> timedelta:
-    return timedelta(days=current_app.config.get("REDEMPTION_PICKUP_DAYS", 7))
+def pickup_period(settings: Settings) -> timedelta:
+    return timedelta(days=settings.redemption_pickup_days)
 
 
 def get_redemption(redemption_id: int) -> Redemption:
@@ -150,21 +149,21 @@ def _take_stock(benefit: Benefit) -> None:
         raise DomainError("OUT_OF_STOCK", "该福利已兑完", benefit_id=benefit.id)
 
 
-def _period_start(benefit: Benefit, now) -> datetime | None:
+def _period_start(benefit: Benefit, now, settings: Settings) -> datetime | None:
     if benefit.limit_period != LIMIT_MONTH:
         return None
-    local = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    local = settings.local(now)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _check_limit(user_id: int, benefit: Benefit, now) -> None:
+def _check_limit(user_id: int, benefit: Benefit, now, settings: Settings) -> None:
     """Cancelled and expired reservations give their place back."""
     if benefit.per_user_limit is None:
         return
     stmt = sa.select(sa.func.count()).select_from(Redemption).where(
         Redemption.user_id == user_id, Redemption.benefit_id == benefit.id,
         Redemption.status.in_([RESERVED, FULFILLED]))
-    since = _period_start(benefit, now)
+    since = _period_start(benefit, now, settings)
     if since is not None:
         stmt = stmt.where(Redemption.created_at >= since)
     used = db.session.scalar(stmt)
@@ -173,7 +172,8 @@ def _check_limit(user_id: int, benefit: Benefit, now) -> None:
                           period=benefit.limit_period, used=used)
 
 
-def redeem(*, actor, benefit: Benefit, idempotency_key: str | None, now) -> tuple[Redemption, bool]:
+def redeem(*, actor, benefit: Benefit, idempotency_key: str | None, now,
+           settings: Settings) -> tuple[Redemption, bool]:
     """Reserves one unit for the actor: takes stock and holds the cost in one
     transaction. Returns (redemption, created).
 
@@ -201,10 +201,10 @@ def redeem(*, actor, benefit: Benefit, idempotency_key: str | None, now) -> tupl
     # Only this benefit's: a reservation locks no benefit row but its own.
     _expire_overdue_of(actor.id, now=now, benefit_id=benefit.id)
     _take_stock(benefit)
-    _check_limit(actor.id, benefit, now)
+    _check_limit(actor.id, benefit, now, settings)
     redemption = Redemption(benefit_id=benefit.id, user_id=actor.id, code=new_code(),
                             status=RESERVED, cost=benefit.cost, idempotency_key=idempotency_key,
-                            expires_at=now + pickup_period(), created_at=now)
+                            expires_at=now + pickup_period(settings), created_at=now)
     db.session.add(redemption)
     db.session.flush()
     held = ledger.hold(account=account, amount=benefit.cost, memo=f"兑换冻结：{benefit.name}",

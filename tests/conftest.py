@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 
 from api import create_app
 from api.limits import limiter
+from core import settings as core_settings
 from core.db import db
 from tests.fakes.wechat import FakeWechat
 from tests.scratch_db import create_database
@@ -111,6 +112,12 @@ def ctx(app):
     """An app context for calling services directly."""
     with app.app_context():
         yield
+
+
+@pytest.fixture
+def settings(app):
+    """The settings the app factory built, for calling services directly."""
+    return core_settings.of(app)
 
 
 @pytest.fixture

@@ -1,16 +1,18 @@
 """Helpers for tests: an org tree, staff and residents with tokens, error checks."""
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from api.tokens import encode_access
-from core import clock
+from core import clock, settings
 from core.db import db
 from core.passwords import hash_password
 from orgs.models import Org, StaffRole
 from orgs.services import _save_org, ensure_city
-from volunteers.models import User, VolunteerProfile
+from people.models import User
+from volunteers.models import VolunteerProfile
 
 API = "/api/v1"
 _phones = itertools.count(13900000000)
@@ -26,6 +28,20 @@ class Person:
     @property
     def headers(self):
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def current_settings():
+    """The settings of the app whose context is pushed."""
+    from flask import current_app
+
+    return settings.of(current_app)
+
+
+def change_settings(app, monkeypatch, **changes):
+    """The app's settings (core.settings) with `changes`, for this test only."""
+    changed = dataclasses.replace(settings.of(app), **changes)
+    monkeypatch.setitem(app.extensions, settings.EXTENSION, changed)
+    return changed
 
 
 def assert_error(response, status: int, code: str):

@@ -121,7 +121,7 @@ def test_an_unexpected_database_error_is_logged_without_personal_data(app, caplo
     """What was seen in a server log: a failed statement with a volunteer's
     phone and an activity's code secret bound to it. On PostgreSQL the
     message of a unique violation also names the value (its DETAIL)."""
-    from volunteers import accounts
+    from people import accounts
 
     def clash(**kwargs):
         insert = sa.text("INSERT INTO users (nickname, phone, is_active, created_at) "

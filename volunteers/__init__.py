@@ -1,1 +1,1 @@
-"""People: users (residents and staff), volunteer profiles, service records."""
+"""Volunteers: profiles (志愿者), service records and star levels, certificates, the working-day calendar."""

@@ -14,12 +14,12 @@ from datetime import date
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from core.errors import Invalid
 from core.keys import derive_key
+from core.settings import Settings
 
 CIPHER_VERSION = "v1"
 NONCE_BYTES = 12
@@ -51,42 +51,38 @@ def mask(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
-def _secret() -> str:
-    return current_app.config.get("ID_NUMBER_KEY") or current_app.config["SECRET_KEY"]
+def _cipher_key(settings: Settings) -> bytes:
+    return derive_key(settings.id_number_secret, "id-number")
 
 
-def _cipher_key() -> bytes:
-    return derive_key(_secret(), "id-number")
-
-
-def _fingerprint_key() -> bytes:
+def _fingerprint_key(settings: Settings) -> bytes:
     # A separate key: the fingerprint must not help anyone with the cipher key, and vice versa.
-    return derive_key(_secret(), "id-number-fingerprint")
+    return derive_key(settings.id_number_secret, "id-number-fingerprint")
 
 
-def fingerprint(number: str) -> str:
+def fingerprint(number: str, *, settings: Settings) -> str:
     """A keyed hash (HMAC-SHA256) that finds equal numbers without storing them.
 
     Keyed, because the space of ID numbers is small enough to hash exhaustively.
     """
-    return hmac.new(_fingerprint_key(), number.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(_fingerprint_key(settings), number.encode(), hashlib.sha256).hexdigest()
 
 
-def encrypt(number: str, *, owner: str) -> str:
+def encrypt(number: str, *, owner: str, settings: Settings) -> str:
     """AES-256-GCM with a random nonce; `owner` (e.g. "volunteer:42") is bound as
     associated data, so a ciphertext copied onto another row does not decrypt."""
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(_cipher_key()).encrypt(nonce, number.encode(), owner.encode())
+    sealed = AESGCM(_cipher_key(settings)).encrypt(nonce, number.encode(), owner.encode())
     return f"{CIPHER_VERSION}:" + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
 
-def decrypt(token: str, *, owner: str) -> str:
+def decrypt(token: str, *, owner: str, settings: Settings) -> str:
     """Raises ValueError for a token not sealed by this key for this owner."""
     version, _, body = token.partition(":")
     if version != CIPHER_VERSION:
         raise ValueError(f"unknown ID number cipher version {version!r}")
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     try:
-        return AESGCM(_cipher_key()).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], owner.encode()).decode()
+        return AESGCM(_cipher_key(settings)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], owner.encode()).decode()
     except InvalidTag:
         raise ValueError("the ID number was sealed under another key or for another owner")

@@ -1,59 +1,15 @@
 from datetime import date
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import UTCDateTime, db
+from core.settings import zone_of_engine
+from people.credentials import register_personal_stake
+from people.models import User
 
 
-def local_zone() -> ZoneInfo:
-    from flask import current_app, has_app_context
-
-    return ZoneInfo(current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai")
-
-
-class User(db.Model):
-    """Anyone who signs in: a resident through WeChat, staff with a phone and password."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    nickname: Mapped[str] = mapped_column(sa.String(64), default="")
-    phone: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
-    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    wechat_unionid: Mapped[str | None] = mapped_column(sa.String(64))
-    home_org_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orgs.id"), index=True)
-    is_active: Mapped[bool] = mapped_column(default=True)
-    # Every access token carries the version it was issued under; raising it
-    # (a password reset, a removed role, "sign out everywhere") ends them all at once.
-    token_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
-    created_at: Mapped[object] = mapped_column(UTCDateTime)
-
-    # Loaded when first used: most requests of a resident never look at either.
-    roles = relationship("StaffRole", lazy="select", order_by="StaffRole.id")
-    volunteer = relationship("VolunteerProfile", uselist=False, lazy="select", back_populates="user",
-                             foreign_keys="VolunteerProfile.user_id")
-
-
-class RefreshToken(db.Model):
-    """One row per issued refresh token; each is used at most once.
-
-    Tokens from one sign-in form a family: presenting an already used token
-    means it was copied, so the whole family is revoked.
-    """
-
-    __tablename__ = "refresh_tokens"
-
-    jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    family: Mapped[str] = mapped_column(sa.String(32), index=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    expires_at: Mapped[object] = mapped_column(UTCDateTime)
-    used_at: Mapped[object | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[object | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[object] = mapped_column(UTCDateTime)
+PROFILE_STATUSES = ("active", "suspended")
 
 
 class VolunteerProfile(db.Model):
@@ -99,15 +55,23 @@ class VolunteerProfile(db.Model):
 def _number_new_profile(mapper, connection, profile):
     """Every profile gets its number, whoever creates the row.
 
-    The row id is the sequence: unique without a counter to race on.
+    The row id is the sequence: unique without a counter to race on. The
+    year is local, in the zone of the app whose engine writes the row.
     """
     if profile.volunteer_no is None:
-        year = profile.created_at.astimezone(local_zone()).year
+        year = profile.created_at.astimezone(zone_of_engine(connection.engine)).year
         number = f"LL{year}{profile.id:08d}"
         connection.execute(sa.update(VolunteerProfile.__table__)
                            .where(VolunteerProfile.__table__.c.id == profile.id)
                            .values(volunteer_no=number))
         set_committed_value(profile, "volunteer_no", number)
+
+
+@register_personal_stake(order=10)
+def _has_profile(user_id: int) -> str | None:
+    """A volunteer profile is the person's own (people.credentials.personal_stakes)."""
+    found = db.session.scalar(sa.select(VolunteerProfile.id).where(VolunteerProfile.user_id == user_id))
+    return "volunteer" if found is not None else None
 
 
 class ServiceRecord(db.Model):

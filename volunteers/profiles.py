@@ -6,12 +6,13 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import Conflict, Invalid, NotFound
 from core.paging import Page, keyset_page
+from core.settings import Settings
 from orgs.models import Org
 from orgs.scope import require, scope_paths
 from orgs.services import get_org
 
 from . import id_numbers
-from .models import User, VolunteerProfile, local_zone
+from .models import User, VolunteerProfile
 
 GUARDIAN_AGE = 14  # below this a guardian must consent (未满十四周岁)
 
@@ -46,7 +47,7 @@ def age_on(birth: date, day: date) -> int:
 
 def register(*, user: User, real_name: str, phone: str, id_number: str | None = None,
              skills: list[str] | None = None, consent: dict | None = None,
-             guardian: dict | None = None, now) -> tuple[VolunteerProfile, bool]:
+             guardian: dict | None = None, now, settings: Settings) -> tuple[VolunteerProfile, bool]:
     """Registers `user` as an active volunteer; returns (profile, created).
 
     A user who already has a profile gets it back unchanged (created False),
@@ -63,9 +64,9 @@ def register(*, user: User, real_name: str, phone: str, id_number: str | None = 
     profile = VolunteerProfile(user_id=user.id, real_name=real_name, phone=phone, status="active",
                                skills=list(skills or []), created_at=now)
     if id_number is not None:
-        _set_id_number(profile, id_number)
+        _set_id_number(profile, id_number, settings)
     _set_guardian(profile, guardian, now)
-    _require_guardian_for_a_child(profile, now)
+    _require_guardian_for_a_child(profile, now, settings)
     _apply_consent(profile, consent, now)
     try:
         # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
@@ -87,7 +88,7 @@ _UNSET = object()
 
 def update(*, profile: VolunteerProfile, real_name: str | None = None, phone: str | None = None,
            id_number=_UNSET, skills: list[str] | None = None, consent: dict | None = None,
-           guardian: dict | None = None, now) -> VolunteerProfile:
+           guardian: dict | None = None, now, settings: Settings) -> VolunteerProfile:
     """Changes the given fields of a volunteer's own profile (see `my_profile`);
     `id_number: null` removes the number. The status is staff's to change, never the volunteer's.
 
@@ -100,9 +101,9 @@ def update(*, profile: VolunteerProfile, real_name: str | None = None, phone: st
     if skills is not None:
         profile.skills = list(skills)
     if id_number is not _UNSET:
-        _set_id_number(profile, id_number)
+        _set_id_number(profile, id_number, settings)
     _set_guardian(profile, guardian, now)
-    _require_guardian_for_a_child(profile, now)
+    _require_guardian_for_a_child(profile, now, settings)
     _apply_consent(profile, consent, now)
     profile.updated_at = now
     try:
@@ -113,20 +114,20 @@ def update(*, profile: VolunteerProfile, real_name: str | None = None, phone: st
     return profile
 
 
-def _set_id_number(profile, id_number: str | None) -> None:
+def _set_id_number(profile, id_number: str | None, settings: Settings) -> None:
     if id_number is None:
         profile.id_number_cipher = profile.id_number_fingerprint = profile.id_number_masked = None
         profile.birth_date = None
         return
     number = id_numbers.normalise(id_number)
-    fingerprint = id_numbers.fingerprint(number)
+    fingerprint = id_numbers.fingerprint(number, settings=settings)
     taken = db.session.scalar(sa.select(VolunteerProfile.id).where(
         VolunteerProfile.id_number_fingerprint == fingerprint,
         VolunteerProfile.user_id != profile.user_id))
     if taken is not None:
         raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
     # Sealed for this user: the ciphertext does not decrypt on another row.
-    profile.id_number_cipher = id_numbers.encrypt(number, owner=f"user:{profile.user_id}")
+    profile.id_number_cipher = id_numbers.encrypt(number, owner=f"user:{profile.user_id}", settings=settings)
     profile.id_number_fingerprint = fingerprint
     profile.id_number_masked = id_numbers.mask(number)
     profile.birth_date = id_numbers.birth_date(number)
@@ -143,10 +144,10 @@ def _set_guardian(profile, guardian: dict | None, now) -> None:
     profile.guardian_consented_at = now
 
 
-def _require_guardian_for_a_child(profile, now) -> None:
+def _require_guardian_for_a_child(profile, now, settings: Settings) -> None:
     if profile.birth_date is None or profile.guardian_consented_at is not None:
         return
-    if age_on(profile.birth_date, now.astimezone(local_zone()).date()) < GUARDIAN_AGE:
+    if age_on(profile.birth_date, settings.local(now).date()) < GUARDIAN_AGE:
         raise Invalid({"guardian": ["未满十四周岁的志愿者须由监护人同意"]})
 
 

@@ -7,10 +7,11 @@ import sqlalchemy as sa
 from core.db import db
 from core.errors import Invalid
 from core.paging import Page, keyset_page
+from core.settings import Settings
 from orgs.models import Org
 
 from .calendar import exceptions_between
-from .models import ServiceRecord, local_zone
+from .models import ServiceRecord
 
 # 星级志愿者: cumulative hours for one to five stars.
 STAR_HOURS = (100, 300, 600, 1000, 1500)
@@ -45,14 +46,15 @@ def is_recorded_late(*, ended_on: date, recorded_on: date, exceptions: dict[date
     return working_days_after(ended_on, recorded_on, exceptions) > RECORDING_WORKING_DAYS
 
 
-def _local_date(moment: datetime) -> date:
-    return moment.astimezone(local_zone()).date()
+def _local_date(moment: datetime, settings: Settings) -> date:
+    return settings.local(moment).date()
 
 
 def record_service(*, user_id: int, activity_id: int, title: str, org: Org, place: str,
                    content: str, started_at: datetime | None, ended_at: datetime | None,
                    minutes: int, points: int, responsible_person: str, recorded_by: int | None,
-                   cause_key: str, now: datetime, service_date: date | None = None) -> ServiceRecord:
+                   cause_key: str, now: datetime, settings: Settings,
+                   service_date: date | None = None) -> ServiceRecord:
     """Writes one volunteer's service record; idempotent on `cause_key`.
 
     A second call with a `cause_key` already recorded returns the existing
@@ -69,28 +71,28 @@ def record_service(*, user_id: int, activity_id: int, title: str, org: Org, plac
         user_id=user_id, activity_id=activity_id, title=title, org=org, place=place,
         content=content, started_at=started_at, ended_at=ended_at, minutes=minutes, points=points,
         responsible_person=responsible_person, recorded_by=recorded_by, cause_key=cause_key,
-        service_date=service_date)], now=now)[0]
+        service_date=service_date)], now=now, settings=settings)[0]
 
 
 def _new_record(*, user_id, activity_id, title, org, place, content, started_at, ended_at, minutes,
-                points, responsible_person, recorded_by, cause_key, now, calendar, service_date=None):
+                points, responsible_person, recorded_by, cause_key, now, settings, calendar, service_date=None):
     _check(title=title, place=place, content=content, responsible_person=responsible_person,
            cause_key=cause_key, minutes=minutes, points=points, started_at=started_at,
            ended_at=ended_at)
-    day = service_date or next((_local_date(t) for t in (started_at, ended_at) if t is not None), None)
+    day = service_date or next((_local_date(t, settings) for t in (started_at, ended_at) if t is not None), None)
     if day is None:
         raise Invalid({"service_date": ["需要服务日期或起止时间"]})
-    ended_on = _local_date(ended_at) if ended_at is not None else day
+    ended_on = _local_date(ended_at, settings) if ended_at is not None else day
     return ServiceRecord(
         user_id=user_id, activity_id=activity_id, title=title, org_id=org.id, org_name=org.name,
         place=place, content=content, service_date=day, started_at=started_at, ended_at=ended_at,
         minutes=minutes, points=points, responsible_person=responsible_person,
         recorded_by=recorded_by, recorded_at=now, cause_key=cause_key,
-        is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now), exceptions=calendar),
+        is_late=is_recorded_late(ended_on=ended_on, recorded_on=_local_date(now, settings), exceptions=calendar),
     )
 
 
-def record_services(entries: list[dict], *, now: datetime) -> list[ServiceRecord]:
+def record_services(entries: list[dict], *, now: datetime, settings: Settings) -> list[ServiceRecord]:
     """`record_service` for many records at once (same rules, same order out):
     one lookup and one batched insert, so settling hundreds of volunteers stays fast."""
     keys = [entry["cause_key"] for entry in entries]
@@ -98,9 +100,9 @@ def record_services(entries: list[dict], *, now: datetime) -> list[ServiceRecord
         sa.select(ServiceRecord).where(ServiceRecord.cause_key.in_(keys)))} if keys else {}
     new_entries = [entry for entry in entries if entry["cause_key"] not in existing]
     # The holidays of the last year cover any record made on time; older ones are late anyway.
-    today = _local_date(now)
+    today = _local_date(now, settings)
     calendar = exceptions_between(today - timedelta(days=366), today) if new_entries else {}
-    fresh = {entry["cause_key"]: _new_record(**entry, now=now, calendar=calendar) for entry in new_entries}
+    fresh = {entry["cause_key"]: _new_record(**entry, now=now, settings=settings, calendar=calendar) for entry in new_entries}
     if fresh:
         try:
             # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
@@ -114,7 +116,7 @@ def record_services(entries: list[dict], *, now: datetime) -> list[ServiceRecord
                 if found is None:
                     raise
                 return [found]
-            return [record_services([entry], now=now)[0] for entry in entries]
+            return [record_services([entry], now=now, settings=settings)[0] for entry in entries]
     return [existing.get(key) or fresh[key] for key in keys]
 
 

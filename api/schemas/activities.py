@@ -2,6 +2,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from activities.models import ACTIONS, DOMAINS, ROLES, ROUNDING_RULES, STATUSES
 from activities.passes import checkin_link
+from api.settings import current_settings
 
 from .common import Instant, QueryId, StrictInteger, Text
 
@@ -142,7 +143,7 @@ class CancelledOut(Schema):
 class CodeOut(Schema):
     code = fields.String(metadata={"description": "签到码（≤ 32 个字符），放进二维码"})
     # The URL the door QR carries (CHECKIN_LINK_BASE + code), or null when QRs carry the bare code.
-    link = fields.Function(lambda issued: checkin_link(issued.code),
+    link = fields.Function(lambda issued: checkin_link(issued.code, settings=current_settings()),
                            metadata={"description": "门口二维码承载的链接（设置了 CHECKIN_LINK_BASE 时）；否则为 null，二维码里就是签到码本身", "type": "string", "nullable": True})
     expires_at = Instant(metadata={"description": "这个码失效的时间"})
     refresh_at = Instant(metadata={"description": "下一个码生成的时间（屏幕应在此后刷新）"})

@@ -1,16 +1,16 @@
 """Fields and schemas every feature's schemas share."""
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
 from core.bounds import INSTANT_PROBLEM, INT_LIMIT, is_sane_instant
 from core.phones import MAINLAND_MOBILE
 
+from ..settings import current_settings
 
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+
+def local_zone():
+    return current_settings().zone
 
 
 class Instant(fields.DateTime):

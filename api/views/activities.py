@@ -4,6 +4,7 @@ from activities import registration, report, services
 from api import examples
 from api.auth import current_user, load, login_required
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.activities import (ActivityDetailOut, ActivityIn, ActivityListArgs, ActivityOut,
                                     CancelledOut, RegistrationIn, RegistrationOut, ReportArgs, ReportOut)
 from api.schemas.common import PageArgs, page_of
@@ -153,4 +154,4 @@ def work_report(args, org):
     for each organisation directly below. Staff of the org or above.
     """
     return report.report(actor=current_user(), org=org, since=args["since"],
-                         until=args["until"] or clock.now())
+                         until=args["until"] or clock.now(), settings=current_settings())

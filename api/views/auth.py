@@ -13,7 +13,8 @@ from api.tokens import decode, refresh_ttl, token_pair
 from api.wechat import code_to_session
 from core import clock
 from core.errors import NotFound
-from volunteers import accounts
+from people import accounts
+from orgs import services as org_services
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and the current user")
 
@@ -111,7 +112,7 @@ def patch_me(body):
 
     `NOT_FOUND`: no organisation with that `home_org_id`.
     """
-    return accounts.update_profile(user=current_user(), **body)
+    return org_services.update_user_profile(user=current_user(), **body)
 
 
 @blp.route("/me/password", methods=["POST"])

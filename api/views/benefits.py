@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from api import examples
 from api.auth import current_user, load, login_required
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.benefits import (BenefitIn, BenefitListArgs, BenefitOut, BenefitPatch, CorrectIn,
                                   FulfilIn, IdempotencyHeader, RedemptionListArgs, RedemptionOut,
                                   RestockIn, SummaryArgs, SummaryOut)
@@ -111,7 +112,8 @@ def redeem(headers, benefit):
     `INSUFFICIENT_POINTS`. The same `Idempotency-Key` again answers 200 and the same
     redemption; on another benefit it is `IDEMPOTENCY_CONFLICT`.
     """
-    made, created = redemption.redeem(actor=current_user(), benefit=benefit, now=clock.now(), **headers)
+    made, created = redemption.redeem(actor=current_user(), benefit=benefit, now=clock.now(),
+                                       settings=current_settings(), **headers)
     return made, 201 if created else 200
 
 

@@ -1,4 +1,4 @@
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from activities import attendance as attendance_service
@@ -8,6 +8,7 @@ from api import examples
 from api.auth import claimed_user_id, current_user, load, login_required, token_required
 from api.limits import checkin_limits, staff_scan_limits
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.activities import (AttendanceOut, CheckinIn, CheckinOut, CodeOut, KioskLinkOut,
                                     ManualCheckinIn, OfflineResultsOut, OfflineScansIn, PassOut,
                                     RegistrationOut, ScanLogOut, StaffScanIn)
@@ -45,7 +46,8 @@ def self_checkin(body):
     user_id = claimed_user_id()  # the service checks the account in its one lookup
     return door_scan.self_checkin(user_id=user_id, code=body["code"], activity_id=body["activity_id"],
                                   scan=_scan(body, "self", user_id, lat=body["lat"], lng=body["lng"]),
-                                  now=clock.now())
+                                  now=clock.now(), settings=current_settings(),
+                                  facts_cache=current_app.extensions[door_scan.FACTS_CACHE])
 
 
 @blp.route("/activities/<int:activity_id>/scan", methods=["POST"])
@@ -62,7 +64,8 @@ def staff_scan(body, activity):
     """
     actor = current_user()
     return checkin.staff_scan(actor=actor, activity=activity, code=body["code"],
-                              scan=_scan(body, "staff", actor.id), now=clock.now())
+                              scan=_scan(body, "staff", actor.id), now=clock.now(),
+                              settings=current_settings())
 
 
 @blp.route("/activities/<int:activity_id>/registrations/<int:registration_id>/checkin",
@@ -95,7 +98,7 @@ def upload_offline_scans(body, activity):
     scans = [offline.OfflineScan(**scan) for scan in body["scans"]]
     return {"results": offline.upload(actor=current_user(), activity=activity, scans=scans,
                                       device=body["device_id"] or request.headers.get("User-Agent"),
-                                      now=clock.now())}
+                                      now=clock.now(), settings=current_settings())}
 
 
 @blp.route("/activities/<int:activity_id>/checkins", methods=["GET"])
@@ -141,7 +144,8 @@ def checkin_code(activity):
 
     `refresh_at`: the next code is out; `expires_at`: this one stops being accepted.
     """
-    return passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
+    return passes.checkin_code(actor=current_user(), activity=activity, now=clock.now(),
+                               settings=current_settings())
 
 
 @blp.route("/activities/<int:activity_id>/checkin-code/rotate", methods=["POST"])
@@ -153,7 +157,8 @@ def rotate_checkin_code(activity):
 
     E.g. a photo of the QR went round; answers the new code.
     """
-    return passes.rotate_checkin_code(actor=current_user(), activity=activity, now=clock.now())
+    return passes.rotate_checkin_code(actor=current_user(), activity=activity, now=clock.now(),
+                                      settings=current_settings())
 
 
 @blp.route("/activities/<int:activity_id>/checkin-code.png", methods=["GET"])
@@ -165,8 +170,9 @@ def checkin_code_png(activity):
 
     `X-Code-Expires-At` says when it stops being accepted.
     """
-    issued = passes.checkin_code(actor=current_user(), activity=activity, now=clock.now())
-    return Response(qr.png(passes.checkin_qr_text(issued.code)), mimetype="image/png",
+    issued = passes.checkin_code(actor=current_user(), activity=activity, now=clock.now(),
+                               settings=current_settings())
+    return Response(qr.png(passes.checkin_qr_text(issued.code, settings=current_settings())), mimetype="image/png",
                     headers={"Cache-Control": "no-store", "X-Code-Expires-At": issued.expires_at.isoformat()})
 
 
@@ -178,7 +184,7 @@ def my_pass():
 
     Rotates like check-in codes.
     """
-    return passes.my_pass(actor=current_user(), now=clock.now())
+    return passes.my_pass(actor=current_user(), now=clock.now(), settings=current_settings())
 
 
 @blp.route("/me/pass/rotate", methods=["POST"])
@@ -186,7 +192,7 @@ def my_pass():
 @blp.response(200, PassOut)
 def rotate_pass():
     """Revoke every pass shown so far (e.g. a screenshot went round)."""
-    return passes.rotate_pass(actor=current_user(), now=clock.now())
+    return passes.rotate_pass(actor=current_user(), now=clock.now(), settings=current_settings())
 
 
 @blp.route("/activities/<int:activity_id>/kiosk-links", methods=["POST"])

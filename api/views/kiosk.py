@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 
 from activities import kiosk, passes
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.common import Instant
 from core import clock, qr
 
@@ -26,11 +27,12 @@ _instant = Instant()
 
 
 def _state(token: str) -> dict:
-    state = kiosk.kiosk_state(token=token, now=clock.now())
+    settings = current_settings()
+    state = kiosk.kiosk_state(token=token, now=clock.now(), settings=settings)
     for key in ("starts_at", "ends_at", "refresh_at", "expires_at", "server_time"):
         state[key] = _instant._serialize(state[key], key, None)
-    state["link"] = passes.checkin_link(state["code"])
-    image = qr.png(passes.checkin_qr_text(state["code"]))
+    state["link"] = passes.checkin_link(state["code"], settings=settings)
+    image = qr.png(passes.checkin_qr_text(state["code"], settings=settings))
     state["qr"] = "data:image/png;base64," + base64.b64encode(image).decode()
     return state
 

@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from api import examples
 from api.auth import current_user, load, login_required
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.common import PageArgs, page_of
 from api.schemas.points import (AdjustmentIn, AdjustmentOut, EntryOut, ExpiringOut, PointsOut, ReverseIn,
                                 TransferOut)
@@ -36,7 +37,7 @@ def my_expiring_points():
 
     The oldest points earned are spent first.
     """
-    return expiry.expiring_soon(current_user().id, now=clock.now())
+    return expiry.expiring_soon(current_user().id, now=clock.now(), settings=current_settings())
 
 
 @blp.route("/me/points/entries", methods=["GET"])

@@ -1,22 +1,15 @@
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 from flask_smorest import Blueprint
 
 from activities import settlement
 from api.auth import current_user, load, login_required
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.settlement import SettleIn, SettlementOut
 from api.views.activities import org_of_activity, visible_activity
 from core import clock
 
 blp = Blueprint("settlement", __name__, url_prefix="/api/v1",
                 description="Settlement: verified service becomes service records and points")
-
-
-def _rules() -> dict:
-    return {"daily_cap": current_app.config["POINTS_DAILY_CAP"],
-            "zone": ZoneInfo(current_app.config["TIMEZONE"])}
 
 
 @blp.route("/activities/<int:activity_id>/settle", methods=["POST"])
@@ -33,7 +26,7 @@ def settle(body, activity):
     `ALREADY_SETTLED`; a draft or cancelled activity is `CONFLICT`.
     """
     return settlement.settle(actor=current_user(), activity=activity, now=clock.now(),
-                             **body, **_rules())
+                             **body, settings=current_settings())
 
 
 @blp.route("/activities/<int:activity_id>/settlement/preview", methods=["POST"])
@@ -48,4 +41,4 @@ def preview(body, activity):
     Lets the worker see unverified check-ins and fix them with adjustments first.
     """
     return settlement.preview(actor=current_user(), activity=activity, now=clock.now(),
-                              **body, **_rules())
+                              **body, settings=current_settings())

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_user, load, login_required
 from api.openapi import errors_doc
+from api.settings import current_settings
 from api.schemas.common import PageArgs, page_of
 from api.schemas.volunteers import (CertificateOut, PublicCertificateOut, ServiceRecordPage,
                                     StaffVolunteerOut, StatusChangeIn, VolunteerIn, VolunteerListArgs,
@@ -27,7 +28,7 @@ def register(body):
     Phone a mainland mobile, ID number checked (GB 11643); a child under 14 needs a guardian's
     consent. Registering again answers 200 and the existing profile, unchanged.
     """
-    profile, created = profiles.register(user=current_user(), now=clock.now(), **body)
+    profile, created = profiles.register(user=current_user(), now=clock.now(), settings=current_settings(), **body)
     return profile, 201 if created else 200
 
 
@@ -58,7 +59,7 @@ def _with_my_profile(view):
 @blp.response(200, VolunteerOut)
 def update(body, profile):
     """Change the caller's volunteer profile (404 when not a volunteer)."""
-    return profiles.update(profile=profile, now=clock.now(), **body)
+    return profiles.update(profile=profile, now=clock.now(), settings=current_settings(), **body)
 
 
 @blp.route("/me/service-records", methods=["GET"])

@@ -16,7 +16,7 @@ from core.db import db
 from tests.activity_support import checkin, code_of, frozen, make_activity, register  # noqa: F401
 from tests.conftest import ON_POSTGRES
 from tests.support import API, assert_error
-from volunteers.models import User
+from people.models import User
 
 
 @pytest.fixture

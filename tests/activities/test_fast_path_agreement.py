@@ -16,6 +16,7 @@ from core.db import db
 from core.errors import DomainError
 from tests.activity_support import frozen, make_activity  # noqa: F401
 from tests.conftest import ON_POSTGRES
+from tests.support import current_settings
 
 # (registration state or None, allow walk-ins, geofence, activity status) -> takes the one statement
 STATES = {
@@ -66,10 +67,12 @@ def test_both_paths_answer_and_log_alike(app, client, actors, frozen, monkeypatc
                     checked_in_at=None if state[1] is None else now + timedelta(seconds=state[1]),
                     checked_out_at=None if state[2] is None else now + timedelta(seconds=state[2])))
         db.session.commit()
-        code = codes.issue("checkin", activity_id, activity.code_secret, now=now).code
-        answers = [answer(door_scan.self_checkin, user_id=twins[0], code=code, now=now,
+        settings = current_settings()
+        code = codes.issue("checkin", activity_id, activity.code_secret, now=now, settings=settings).code
+        answers = [answer(door_scan.self_checkin, user_id=twins[0], code=code, now=now, settings=settings,
+                          facts_cache={},
                           scan=Scan("self", "in", twins[0], device="phone", lat=30.66, lng=114.30))]
-        answers.append(answer(full_path, user_id=twins[1], code=code, now=now,
+        answers.append(answer(full_path, user_id=twins[1], code=code, now=now, settings=settings,
                               scan=Scan("self", "in", twins[1], device="phone", lat=30.66, lng=114.30)))
         logged = [db.session.execute(sa.select(CheckinLog.action, CheckinLog.method, CheckinLog.result,
                                                CheckinLog.reason, CheckinLog.device, CheckinLog.occurred_at)

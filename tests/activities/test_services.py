@@ -44,7 +44,7 @@ def test_attendance_times_feed_settlement(app, client, actors, frozen):
 
 
 def _user(user_id):
-    from volunteers.models import User
+    from people.models import User
 
     return db.session.get(User, user_id)
 

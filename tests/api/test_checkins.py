@@ -313,7 +313,7 @@ def test_checkins_are_rate_limited_per_user(app, client, site, monkeypatch):
 
 
 def test_a_deactivated_account_is_unauthenticated_before_any_code_check(app, client, site):
-    from volunteers.models import User
+    from people.models import User
 
     code = code_of(client, site["staff"], site["activity"]["id"])
     with app.app_context():

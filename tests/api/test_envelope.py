@@ -54,7 +54,7 @@ def test_chinese_is_returned_as_is(client):
 
 
 def test_unexpected_exception_is_500_envelope_with_request_id(app, client, monkeypatch):
-    from volunteers import accounts
+    from people import accounts
 
     def explode(**kwargs):
         raise RuntimeError("boom")
@@ -73,7 +73,7 @@ def test_unexpected_exception_is_500_envelope_with_request_id(app, client, monke
 
 
 def test_in_tests_unexpected_exceptions_reraise(client, monkeypatch):
-    from volunteers import accounts
+    from people import accounts
 
     def explode(**kwargs):
         raise RuntimeError("boom")

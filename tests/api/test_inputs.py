@@ -14,7 +14,7 @@ from orgs.models import Org
 from points.models import Transfer
 from tests.benefit_support import give_points, make_benefit, redeem
 from tests.support import API, assert_error
-from volunteers.models import User
+from people.models import User
 
 NUL, SURROGATE = "a\x00b", "\ud800"
 TEXT_PROBLEM = "不能含空字符（\\u0000）或不成对的 UTF-16 代理项"

@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from core import clock
 from tests.activity_support import frozen, make_activity, register  # noqa: F401
-from tests.support import API, assert_error
+from tests.support import API, assert_error, change_settings
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -105,7 +105,7 @@ def shown_code(page) -> tuple[str, str]:
 def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server, monkeypatch, caplog):
     from playwright.sync_api import sync_playwright
 
-    monkeypatch.setitem(app.config, "CODE_PERIOD_SECONDS", 2)
+    change_settings(app, monkeypatch, code_period_seconds=2)
     tree = actors.tree()
     staff = actors.staff(tree["room_a"], "worker")
     activity = make_activity(client, staff, tree["room_a"], clock.now())
@@ -165,7 +165,7 @@ def test_door_qrs_carry_a_link_when_configured(app, client, actors, monkeypatch,
     assert bare["link"] is None
     assert _decode_qr(client.get(f"{API}/activities/{activity['id']}/checkin-code.png",
                                  headers=staff.headers).data) == bare["code"]
-    monkeypatch.setitem(app.config, "CHECKIN_LINK_BASE", "https://linli.example.cn/c/")
+    change_settings(app, monkeypatch, checkin_link_base="https://linli.example.cn/c/")
     issued = client.get(f"{API}/activities/{activity['id']}/checkin-code", headers=staff.headers).get_json()
     assert issued["link"] == "https://linli.example.cn/c/" + issued["code"]
     scanned = _decode_qr(client.get(f"{API}/activities/{activity['id']}/checkin-code.png",

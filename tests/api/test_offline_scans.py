@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from activities.models import CheckinLog
 from core.db import db
 from tests.activity_support import checkin, code_of, frozen, make_activity, register  # noqa: F401
-from tests.support import API, assert_error
+from tests.support import API, assert_error, change_settings
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_each_refusal_is_logged_with_its_reason(app, client, actors, door, froze
     ana_pass, stranger_pass = pass_of(client, ana), pass_of(client, stranger)
     elsewhere = make_activity(client, door["staff"], door["tree"]["room_a"], t0)
     other_reg = register(client, stranger, elsewhere["id"]).get_json()["id"]
-    monkeypatch.setitem(app.config, "OFFLINE_SCAN_MAX_HOURS", 1)
+    change_settings(app, monkeypatch, offline_scan_max_hours=1)
     frozen.advance(minutes=2)
     opens = datetime.fromisoformat(door["activity"]["starts_at"]) - timedelta(minutes=30)
     scans = [

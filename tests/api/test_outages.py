@@ -108,7 +108,7 @@ def test_sqlite_file_that_cannot_be_opened_is_503_until_it_can(app, actors, tmp_
 def test_a_database_error_that_is_a_bug_still_reraises_in_tests(app, client, monkeypatch):
     """Not every OperationalError is an outage: SQLite reports a missing
     table with one. A bug must fail the test (house rule 6), not hide in a 503."""
-    from volunteers import accounts
+    from people import accounts
 
     def broken(**kwargs):
         db.session.execute(sa.text("SELECT * FROM no_such_table"))
@@ -120,7 +120,7 @@ def test_a_database_error_that_is_a_bug_still_reraises_in_tests(app, client, mon
 
 def test_the_outage_answer_outside_tests_names_the_request(app, monkeypatch):
     """In production too, the answer is the envelope; the request id ties it to the log line."""
-    from volunteers import accounts
+    from people import accounts
 
     def unreachable(**kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, _connection_refused())

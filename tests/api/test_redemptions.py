@@ -7,7 +7,7 @@ import pytest
 from core import clock
 from points.verify import verify
 from tests.benefit_support import give_points, make_benefit, points_of, redeem
-from tests.support import API, assert_error
+from tests.support import API, assert_error, change_settings
 
 CROCKFORD_13 = re.compile(r"^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{13}$")
 
@@ -63,7 +63,7 @@ def test_redeem_takes_stock_and_holds_points(client, app, room, volunteer):
 
 
 def test_pickup_days_are_configurable(client, app, room, volunteer, monkeypatch):
-    monkeypatch.setitem(app.config, "REDEMPTION_PICKUP_DAYS", 2)
+    change_settings(app, monkeypatch, redemption_pickup_days=2)
     benefit = make_benefit(client, room["worker"], room["id"])
     got = redeem(client, volunteer, benefit["id"]).get_json()
     left = datetime.fromisoformat(got["expires_at"]) - datetime.now(timezone.utc)

@@ -8,7 +8,7 @@ from core import clock
 from core.db import db
 from orgs.models import Org
 from tests.benefit_support import give_points, make_benefit, redeem
-from tests.support import API, assert_error
+from tests.support import API, assert_error, current_settings
 from volunteers import records
 
 
@@ -54,7 +54,7 @@ def station(app, client, actors):
                 user_id=person.id, activity_id=a1, title="探访", org=rooms[room], place="敬老院", content="陪伴",
                 started_at=ended - timedelta(minutes=minutes), ended_at=ended, minutes=minutes, points=0,
                 responsible_person="李社工", recorded_by=None, cause_key=f"report:{key}",
-                service_date=now.date(), now=now)  # the one of v2 is recorded 20 days late
+                service_date=now.date(), now=now, settings=current_settings())  # the one of v2 is recorded 20 days late
         db.session.commit()
     give_points(app, r1.id, tree["room_a"], 20)
     give_points(app, r1.id, tree["room_b"], 10)

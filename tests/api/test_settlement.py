@@ -6,7 +6,7 @@ from core.db import db
 from points.models import Transfer
 from points.verify import verify
 from tests.activity_support import frozen, make_activity, register  # noqa: F401  (fixture)
-from tests.support import API, assert_error
+from tests.support import API, assert_error, change_settings
 
 
 @pytest.fixture
@@ -178,15 +178,12 @@ def test_minutes_are_clipped_to_the_schedule_and_rounded_by_rule(client, world):
     assert records[ids["v2"]]["points"] == 5
 
 
-def test_the_daily_cap_bounds_points_per_person_and_day(client, world, app):
-    app.config["POINTS_DAILY_CAP"] = 8
-    try:
-        activity, ids = _run_activity(client, world, points_per_hour=60)   # 45 points uncapped
-        response = _settle(client, world, activity["id"])
-        assert response.status_code == 200, response.get_json()
-        records = {r["registration_id"]: r for r in response.get_json()["records"]}
-    finally:
-        app.config["POINTS_DAILY_CAP"] = None
+def test_the_daily_cap_bounds_points_per_person_and_day(client, world, app, monkeypatch):
+    change_settings(app, monkeypatch, points_daily_cap=8)
+    activity, ids = _run_activity(client, world, points_per_hour=60)   # 45 points uncapped
+    response = _settle(client, world, activity["id"])
+    assert response.status_code == 200, response.get_json()
+    records = {r["registration_id"]: r for r in response.get_json()["records"]}
     assert (records[ids["v1"]]["points"], records[ids["v1"]]["is_capped"]) == (8, True)
     assert (records[ids["p1"]]["points"], records[ids["p1"]]["is_capped"]) == (5, False)
 
@@ -223,17 +220,14 @@ def test_staff_back_entry_after_the_end_then_settle(client, world, actors):
     assert_error(after, 409, "REGISTRATION_CLOSED")
 
 
-def test_the_daily_cap_counts_earlier_settlements_of_the_same_day(client, world, app):
+def test_the_daily_cap_counts_earlier_settlements_of_the_same_day(client, world, app, monkeypatch):
     first = make_activity(client, world["worker"], world["tree"]["room_a"], world["clock"](), volunteer_slots=2)
     second = make_activity(client, world["worker"], world["tree"]["room_a"], world["clock"](), volunteer_slots=2,
                            title="社区环境整治")
     registrations = [register(client, world["v1"], a["id"], "volunteer").get_json()["id"] for a in (first, second)]
     world["clock"].advance(minutes=71)
-    app.config["POINTS_DAILY_CAP"] = 15
-    try:
-        bodies = [_settle(client, world, a["id"], [{"registration_id": r, "minutes": 60, "note": "纸质签到"}]).get_json()
-                  for a, r in zip((first, second), registrations)]
-    finally:
-        app.config["POINTS_DAILY_CAP"] = None
+    change_settings(app, monkeypatch, points_daily_cap=15)
+    bodies = [_settle(client, world, a["id"], [{"registration_id": r, "minutes": 60, "note": "纸质签到"}]).get_json()
+              for a, r in zip((first, second), registrations)]
     assert [(b["records"][0]["points"], b["records"][0]["is_capped"]) for b in bodies] == [(10, False), (5, True)]
     assert client.get(f"{API}/me/points", headers=world["v1"].headers).get_json()["balance"] == 15

@@ -14,7 +14,8 @@ from orgs.models import Org, StaffRole
 from orgs.services import _save_org
 from points import ledger
 from tests.support import API, Person, assert_error
-from volunteers.models import User, VolunteerProfile
+from people.models import User
+from volunteers.models import VolunteerProfile
 
 OLD_PASSWORD, NEW_PASSWORD = "targets-own-1", "set-by-admin-2"
 

@@ -7,7 +7,7 @@ from core import clock
 from core.db import db
 from orgs.services import get_org
 from volunteers import records
-from tests.support import API, assert_error, make_id_number
+from tests.support import API, assert_error, current_settings, make_id_number
 
 BODY = {"real_name": "刘志远", "phone": "13912345678"}
 
@@ -256,7 +256,7 @@ def _serve(app, user_id, org_id, n, day, minutes=120, points=20):
             place="社区活动室", content="为老服务", started_at=start,
             ended_at=start + timedelta(minutes=minutes), minutes=minutes, points=points,
             responsible_person="李社工", recorded_by=None, cause_key=f"settlement:{n}",
-            now=start + timedelta(hours=5))
+            now=start + timedelta(hours=5), settings=current_settings())
         db.session.commit()
 
 

@@ -47,7 +47,7 @@ def test_removing_the_same_role_at_once_removes_it_once(app, actors):
 
 def test_signing_out_at_once_twice_raises_the_version_twice(app, actors):
     """Two sign-outs together both count: neither can reuse the version the other read."""
-    from volunteers.models import User
+    from people.models import User
 
     tree = actors.tree()
     admin = actors.staff(tree["station"])

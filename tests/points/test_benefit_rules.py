@@ -13,7 +13,8 @@ from points import benefits, ledger, redemption
 from points.benefits_models import Benefit, Redemption
 from points.models import Account
 from points.verify import verify
-from volunteers.models import User
+from people.models import User
+from tests.support import current_settings
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_star_level_follows_the_volunteers_service_hours(world):
         record_service(user_id=user_id, activity_id=index + 1, title="敬老院陪伴", org=org,
                        place="社区", content="陪伴老人", started_at=now, ended_at=now, minutes=minutes,
                        points=0, responsible_person="李社工", recorded_by=None,
-                       cause_key=f"test:{index}", now=now)
+                       cause_key=f"test:{index}", now=now, settings=current_settings())
         assert benefits.star_level(user_id) == index
 
 
@@ -63,10 +64,12 @@ def test_the_database_refuses_negative_stock(world):
 def test_out_of_stock_leaves_stock_at_zero(world):
     person, benefit, now = world["person"], world["benefit"], world["now"]
     for _ in range(2):
-        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now,
+                          settings=current_settings())
     db.session.commit()
     with pytest.raises(DomainError) as refused:
-        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+        redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now,
+                          settings=current_settings())
     assert refused.value.code == "OUT_OF_STOCK"
     db.session.rollback()
     assert db.session.get(Benefit, benefit.id, populate_existing=True).stock_left == 0
@@ -74,7 +77,8 @@ def test_out_of_stock_leaves_stock_at_zero(world):
 
 def test_expiry_releases_exactly_once(world):
     person, benefit, now = world["person"], world["benefit"], world["now"]
-    made, created = redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now)
+    made, created = redemption.redeem(actor=person, benefit=benefit, idempotency_key=None, now=now,
+                          settings=current_settings())
     db.session.commit()
     assert created
     later = now + timedelta(days=7, seconds=1)
@@ -92,6 +96,6 @@ def test_expiry_releases_exactly_once(world):
 
 def test_a_reservation_not_yet_due_is_not_expired(world):
     made, _ = redemption.redeem(actor=world["person"], benefit=world["benefit"], idempotency_key=None,
-                                now=world["now"])
+                                now=world["now"], settings=current_settings())
     assert redemption.expire(redemption_id=made.id, now=world["now"] + timedelta(days=6)) is False
     assert db.session.get(Redemption, made.id).status == "reserved"

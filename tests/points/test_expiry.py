@@ -12,7 +12,7 @@ from orgs.models import Org
 from points import books, expiry, ledger
 from points.models import Account
 from points.verify import verify
-from tests.support import API
+from tests.support import API, change_settings
 
 MONTHS = 12
 _keys = itertools.count()
@@ -106,13 +106,13 @@ def test_nothing_expires_inside_the_period_or_when_expiry_is_off(app, client, si
         {"months": None, "points": 0, "by": None}
     runner = app.test_cli_runner()
     assert "never expire" in runner.invoke(args=["points", "expire"]).output
-    monkeypatch.setitem(app.config, "POINTS_EXPIRE_MONTHS", MONTHS)
+    change_settings(app, monkeypatch, points_expire_months=MONTHS)
     soon = client.get(f"{API}/me/points/expiring", headers=headers).get_json()
     assert soon["months"] == MONTHS and soon["points"] == 10
     assert datetime.fromisoformat(soon["by"]) == expiry.add_months(earned_at, MONTHS)
     result = runner.invoke(args=["points", "expire"])
     assert result.exit_code == 0 and "0 point(s) of 0 person(s) expired" in result.output
-    monkeypatch.setitem(app.config, "POINTS_EXPIRE_MONTHS", 10)
+    change_settings(app, monkeypatch, points_expire_months=10)
     assert "10 point(s) of 1 person(s) expired" in runner.invoke(args=["points", "expire"]).output
     assert client.get(f"{API}/me/points", headers=headers).get_json()["available"] == 0
     entries = client.get(f"{API}/me/points/entries", headers=headers).get_json()["items"]

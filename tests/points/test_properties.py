@@ -21,7 +21,7 @@ from orgs.services import _save_org
 from points import adjustments, ledger
 from points.models import Account, Entry, Transfer
 from points.verify import verify
-from volunteers.models import User
+from people.models import User
 
 _examples = itertools.count()
 PEOPLE = st.sampled_from([0, 1])

@@ -15,7 +15,7 @@ from points.verify import verify
 from tests.benefit_support import give_points, make_benefit, points_of
 from tests.conftest import ON_POSTGRES
 from tests.support import API
-from volunteers.models import User
+from people.models import User
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL and real connections")
 

@@ -7,10 +7,11 @@ from core import clock
 from core.db import db
 from orgs.models import Org
 from orgs.services import _save_org, ensure_city
-from tests.support import API, assert_error
+from tests.support import API, assert_error, current_settings
 from volunteers import records
 from volunteers.calendar import exceptions_between
-from volunteers.models import CalendarDay, User
+from people.models import User
+from volunteers.models import CalendarDay
 from volunteers.records import working_days_after
 
 # A National Day week like the usual arrangement (the dates here are a sample):
@@ -72,8 +73,10 @@ def test_city_admins_enter_the_year_and_records_follow_it(app, client, actors, c
         made = dict(user_id=user.id, activity_id=7, title="重阳节探访", org=room, place="敬老院",
                     content="陪伴", started_at=ended - timedelta(hours=2), ended_at=ended, minutes=120,
                     points=20, responsible_person="李社工", recorded_by=None)
-        on_time = records.record_service(**made, cause_key="a", now=datetime(2026, 10, 16, 4, tzinfo=timezone.utc))
-        late = records.record_service(**made, cause_key="b", now=datetime(2026, 10, 19, 4, tzinfo=timezone.utc))
+        on_time = records.record_service(**made, cause_key="a", now=datetime(2026, 10, 16, 4, tzinfo=timezone.utc),
+                                         settings=current_settings())
+        late = records.record_service(**made, cause_key="b", now=datetime(2026, 10, 19, 4, tzinfo=timezone.utc),
+                                      settings=current_settings())
         assert (on_time.is_late, late.is_late) == (False, True)
         db.session.commit()
     # Entering the year again replaces it.

@@ -12,7 +12,7 @@ from orgs.services import ensure_city
 from volunteers import records
 from volunteers.models import ServiceRecord, VolunteerProfile
 from tests.conftest import ON_POSTGRES
-from tests.support import API, make_id_number
+from tests.support import API, current_settings, make_id_number
 
 pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL for real concurrency")
 THREADS = 8
@@ -74,7 +74,8 @@ def test_one_cause_writes_one_record(app, actors):
                 user_id=person.id, activity_id=1, title="活动", org=db.session.get(Org, city_id),
                 place="社区", content="服务", started_at=start, ended_at=start + timedelta(hours=2),
                 minutes=120, points=20, responsible_person="李社工", recorded_by=None,
-                cause_key="settlement:42", now=start + timedelta(hours=3))
+                cause_key="settlement:42", now=start + timedelta(hours=3),
+                settings=current_settings())
             db.session.commit()
             return record.id
 

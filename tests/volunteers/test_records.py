@@ -9,8 +9,10 @@ from core.errors import DomainError
 from orgs.models import Org
 from orgs.services import _save_org, ensure_city
 from volunteers import records
-from volunteers.models import ServiceRecord, User
+from people.models import User
+from volunteers.models import ServiceRecord
 from volunteers.records import is_recorded_late, star_for_minutes, working_days_after
+from tests.support import current_settings
 
 HOUR = 60
 
@@ -66,7 +68,7 @@ def _record(room, user, **overrides):
     args = dict(user_id=user.id, activity_id=7, title="敬老院探访", org=room, place="百步亭敬老院",
                 content="陪伴聊天、整理房间", started_at=start, ended_at=start + timedelta(hours=3),
                 minutes=180, points=30, responsible_person="李社工", recorded_by=None,
-                cause_key="settlement:1", now=start + timedelta(hours=4))
+                cause_key="settlement:1", now=start + timedelta(hours=4), settings=current_settings())
     args.update(overrides)
     return records.record_service(**args)
 

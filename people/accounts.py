@@ -9,8 +9,6 @@ from core.errors import Conflict, DomainError, Invalid
 from core.passwords import verify_password
 from core.phones import is_mainland_mobile
 
-from orgs.services import get_org
-
 from .credentials import set_password
 from .models import RefreshToken, User
 
@@ -117,9 +115,9 @@ def revoke_family(*, family: str, now) -> None:
 
 
 def update_profile(*, user: User, nickname=None, phone=None, home_org_id=None) -> User:
-    """Raises NOT_FOUND for an unknown home org, VALIDATION_ERROR for a malformed
-    phone, PHONE_IN_USE if another user has the phone."""
-    home_org = get_org(home_org_id) if home_org_id is not None else None
+    """Raises VALIDATION_ERROR for a malformed phone, PHONE_IN_USE if another
+    user has the phone. `home_org_id` must name an org: the caller checks it
+    (`orgs.services.update_user_profile`), as people knows no orgs."""
     if nickname is not None:
         user.nickname = nickname
     if phone is not None and phone != user.phone:
@@ -129,7 +127,7 @@ def update_profile(*, user: User, nickname=None, phone=None, home_org_id=None) -
         if taken is not None:
             raise Conflict("PHONE_IN_USE", "该手机号已被其他账号使用")
         user.phone = phone
-    if home_org is not None:
-        user.home_org_id = home_org.id
+    if home_org_id is not None:
+        user.home_org_id = home_org_id
     db.session.flush()
     return user

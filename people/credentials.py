@@ -7,31 +7,35 @@ import sqlalchemy as sa
 from core.db import db
 from core.passwords import hash_password
 
-from .models import RefreshToken, User, VolunteerProfile
+from .models import RefreshToken, User
 
 # Checks "does this person hold something of their own here?" that packages
-# above this one add (points: a ledger account). See `personal_stakes`.
-_STAKE_CHECKS: list[Callable[[int], str | None]] = []
+# above this one add (volunteers: a profile; points: a ledger account), with
+# the place each takes in the answer. See `personal_stakes`.
+_STAKE_CHECKS: list[tuple[int, Callable[[int], str | None]]] = []
 
 
-def register_personal_stake(check: Callable[[int], str | None]):
-    """Adds `check(user_id)`, which names what of the person's own it found
-    (e.g. "points") or returns None. Used as a decorator by the package that
-    keeps it, so this package imports none of them."""
-    _STAKE_CHECKS.append(check)
-    return check
+def register_personal_stake(*, order: int):
+    """A decorator: adds `check(user_id)`, which names what of the person's own
+    it found (e.g. "points") or returns None; `order` places its name in the
+    answer whatever the order the packages were imported in. The package that
+    keeps the thing registers it, so this package imports none of them."""
+    def add(check: Callable[[int], str | None]):
+        _STAKE_CHECKS.append((order, check))
+        _STAKE_CHECKS.sort(key=lambda entry: entry[0])
+        return check
+
+    return add
 
 
 def personal_stakes(user: User) -> list[str]:
     """What makes the account the person's own rather than a work login: a
-    WeChat sign-in ("wechat"), a volunteer profile ("volunteer"), and whatever
-    registered checks find ("points"). Empty for a staff-only account."""
+    WeChat sign-in ("wechat"), and whatever registered checks find ("volunteer"
+    for a volunteer profile, "points"). Empty for a staff-only account."""
     found = []
     if user.wechat_openid is not None:
         found.append("wechat")
-    if db.session.scalar(sa.select(VolunteerProfile.id).where(VolunteerProfile.user_id == user.id)):
-        found.append("volunteer")
-    found.extend(stake for check in _STAKE_CHECKS if (stake := check(user.id)) is not None)
+    found.extend(stake for _, check in _STAKE_CHECKS if (stake := check(user.id)) is not None)
     return found
 
 
