@@ -28,8 +28,10 @@ demo: migrate
 run: demo
 	DEV_LOGIN=$(DEV_LOGIN) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# SQLite by default; TEST_DATABASE_URL / TEST_REDIS_URL switch to PostgreSQL / Redis.
+# The import contracts (.importlinter) first, then the suite: SQLite by default;
+# TEST_DATABASE_URL / TEST_REDIS_URL switch to PostgreSQL / Redis.
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install

@@ -11,8 +11,8 @@ from orgs.models import KINDS as ORG_KINDS
 from orgs.models import ROLES as STAFF_ROLES
 from points.benefits_models import (BENEFIT_ACTIVE, BENEFIT_WITHDRAWN, LIMIT_PERIODS, REDEMPTION_STATUSES,
                                     SPONSOR_KINDS)
+from volunteers.models import PROFILE_STATUSES as VOLUNTEER_STATUSES
 
-from .schemas.volunteers import STATUSES as VOLUNTEER_STATUSES
 
 # Service recipients, needs and resources (需求清单 · 资源清单, API.md) have no
 # package yet: their values are defined here until it exists, then imported from it.

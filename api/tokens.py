@@ -9,7 +9,7 @@ from flask import current_app
 from core.errors import DomainError
 from core.keys import derive_key
 
-from .schemas.common import INT_LIMIT
+from core.bounds import INT_LIMIT
 
 ALGORITHM = "HS256"
 # A user id as this server writes it: ASCII digits, no sign, no leading zero.

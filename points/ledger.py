@@ -32,8 +32,7 @@ from core.errors import Conflict, DomainError, Invalid
 
 from .models import (GENESIS_HASH, HOLD_OPEN, HOLD_POSTED, HOLD_VOIDED, ORG_ISSUING,
                      ORG_REDEMPTION, PERSON, Account, Hold, Transfer)
-from .posting import (TRANSFER_COLUMNS, claim_and_move, claim_many, legs_in_lock_order, move_many,
-                      sha256_text)
+from .posting import TRANSFER_COLUMNS, claim_and_move, claim_many, legs_in_lock_order, move_many
 
 
 # -- accounts ---------------------------------------------------------------
@@ -108,14 +107,6 @@ def _fresh_available(account_id: int) -> int:
 
 
 # -- hashing ----------------------------------------------------------------
-
-def entry_hash(*, prev_hash: str, account_id: int, transfer_id: int, amount: int,
-               balance_after: int) -> str:
-    """The chain link of one entry: any edited field or missing row breaks it.
-    `_next_head` computes the same in SQL; `verify` recomputes it here."""
-    material = f"{prev_hash}|{account_id}|{transfer_id}|{amount}|{balance_after}"
-    return sha256_text(material)
-
 
 def fingerprint_of(body: dict) -> str:
     """A stable digest of a request body, to tell a replay from a different request."""

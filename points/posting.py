@@ -225,14 +225,21 @@ def claim_many(rows: list[dict]) -> dict[str, int]:
     return dict(claimed)
 
 
+def entry_hash(*, prev_hash: str, account_id: int, transfer_id: int, amount: int,
+               balance_after: int) -> str:
+    """The chain link of one entry (its one definition): any edited field or
+    missing row breaks it. `_next_head` computes the same in SQL; `move_many`
+    and `verify` compute it here."""
+    material = f"{prev_hash}|{account_id}|{transfer_id}|{amount}|{balance_after}"
+    return sha256_text(material)
+
+
 def move_many(transfers: list[tuple[int, int, int, int]], now) -> None:
     """Writes the legs and entries of (transfer id, debit, credit, amount), in
     that order, in three statements: the accounts locked in id order (as one
     transfer locks them), the entries with balances and chain links computed
     here exactly as `_leg_update` computes them in SQL, then each account's
     new balance and head. For debits that cannot be refused (org accounts)."""
-    from .ledger import entry_hash  # the one definition of a chain link
-
     if not transfers:  # (an empty executemany would insert one row of defaults)
         return
     ids = sorted({account for _, debit, credit, _ in transfers for account in (debit, credit)})

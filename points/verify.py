@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from core.db import db
 
-from .ledger import entry_hash
+from .posting import entry_hash
 from .models import GENESIS_HASH, HOLD_OPEN, HOLD_POSTED, PERSON, Account, Entry, Hold, Transfer
 
 

@@ -3,10 +3,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 from core.errors import DomainError
 from core.phones import mask_phone
 from volunteers import id_numbers
+from volunteers.models import PROFILE_STATUSES as STATUSES
 
 from .common import Instant, Phone, QueryId, StrictString, Text
 
-STATUSES = ("active", "suspended")
 
 
 class StrictBoolean(fields.Boolean):
