@@ -1,6 +1,5 @@
 """Demo activities for the embedded server (`flask demo load`); idempotent."""
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -8,8 +7,6 @@ from core.db import db
 
 from .models import Activity, Registration
 from .services import new_secret
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 DEMO_ACTIVITIES = [
     # title, domain, category, location, day offset, hour, hours, capacity, volunteer slots, status
@@ -19,15 +16,16 @@ DEMO_ACTIVITIES = [
 ]
 
 
-def load_demo(orgs: dict, people: dict, now) -> None:
-    today = now.astimezone(SHANGHAI).date()
+def load_demo(orgs: dict, people: dict, now, settings) -> None:
+    zone = settings.zone
+    today = now.astimezone(zone).date()
     for index, (title, domain, category, location, days, hour, hours, capacity, slots, status) \
             in enumerate(DEMO_ACTIVITIES):
         org = orgs["room_b"] if domain == "child_welfare" else orgs["room_a"]
         if db.session.scalar(sa.select(Activity.id).where(Activity.org_id == org.id,
                                                           Activity.title == title)):
             continue
-        starts = datetime.combine(today + timedelta(days=days), time(hour), SHANGHAI)
+        starts = datetime.combine(today + timedelta(days=days), time(hour), zone)
         activity = Activity(org_id=org.id, title=title, description=f"{title}，欢迎居民和志愿者参加。",
                             domain=domain, category=category, location=location, starts_at=starts,
                             ends_at=starts + timedelta(hours=hours), capacity=capacity,

@@ -12,7 +12,7 @@ from core import settings as core_settings
 from core.db import db, ping_when_idle, savepoints_inside_transactions
 
 from . import config as config_module
-from . import docs, errors, limits, logs, openapi, parsing
+from . import docs, errors, features, limits, logs, openapi, parsing
 from .schemas.common import INT_LIMIT
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -115,26 +115,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = SegmentConverter
     api = openapi.make_api(app)
-    from .views import ALL_BLUEPRINTS
-
-    for blueprint in ALL_BLUEPRINTS:
+    for blueprint in features.api_blueprints():
         api.register_blueprint(blueprint)
+    for blueprint in features.html_blueprints():
+        app.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     errors.register(app)  # after Api(), whose own HTTP error handler this replaces
 
     from . import cli
 
     cli.register(app)
-    _import_models()
+    features.import_models()
     return app
 
-
-def _import_models():
-    """Every model must be known to SQLAlchemy (and Alembic) whatever is imported first."""
-    import activities.models  # noqa: F401
-    import activities.settlement_models  # noqa: F401
-    import orgs.models  # noqa: F401
-    import people.models  # noqa: F401
-    import points.models  # noqa: F401
-    import points.benefits_models  # noqa: F401
-    import volunteers.models  # noqa: F401

@@ -11,6 +11,7 @@ from api.schemas.common import PageArgs, page_of
 from core import clock
 from orgs.services import get_org
 
+POSITION = 50  # its section's place in the API reference
 blp = Blueprint("activities", __name__, url_prefix="/api/v1",
                 description="Activities, registration and the waitlist")
 

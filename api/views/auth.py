@@ -16,6 +16,7 @@ from core.errors import NotFound
 from people import accounts
 from orgs import services as org_services
 
+POSITION = 20  # its section's place in the API reference
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and the current user")
 
 

@@ -16,6 +16,7 @@ from core import clock
 from orgs.services import get_org
 from points import benefits, books, redemption
 
+POSITION = 100  # its section's place in the API reference
 blp = Blueprint("benefits", __name__, url_prefix="/api/v1",
                 description="Benefits and redemption (以服务换福利)")
 

@@ -6,6 +6,7 @@ from api.schemas.calendar import CalendarYearIn, CalendarYearOut
 from core import clock
 from volunteers import calendar
 
+POSITION = 110  # its section's place in the API reference
 blp = Blueprint("calendar", __name__, url_prefix="/api/v1",
                 description="Working-day calendar: public holidays and swapped workdays")
 

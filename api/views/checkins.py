@@ -17,6 +17,7 @@ from core import clock, qr
 
 from .activities import org_of_activity, visible_activity
 
+POSITION = 60  # its section's place in the API reference
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="QR check-in and check-out")
 
 STAFF_ACTIVITY = dict(as_name="activity", action="operate", org_of=org_of_activity)

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 from core import clock, outages
 from core.db import db
 
+POSITION = 10  # its section's place in the API reference
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness")
 
 

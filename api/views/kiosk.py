@@ -19,9 +19,11 @@ from api.settings import current_settings
 from api.schemas.common import Instant
 from core import clock, qr
 
+POSITION = 70  # its section's place in the API reference
 blp = Blueprint("kiosk", __name__, url_prefix="/kiosk", description="Door screen (HTML)")
 link_blp = Blueprint("checkin_link", __name__, url_prefix="/c",
                      description="Where a door QR's link leads a camera other than WeChat's (HTML)")
+API_BLUEPRINTS = [blp, link_blp]
 
 _instant = Instant()
 

@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 from api.labels import enums as all_enums
 from api.schemas.meta import EnumsOut
 
+POSITION = 120  # its section's place in the API reference
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="Reference data: enums and their labels")
 
 

@@ -10,6 +10,7 @@ from api.schemas.orgs import (OrgIn, OrgListArgs, OrgOut, PasswordResetIn, Staff
 from core import clock
 from orgs import services
 
+POSITION = 30  # its section's place in the API reference
 blp = Blueprint("orgs", __name__, url_prefix="/api/v1", description="The three-tier service system")
 
 

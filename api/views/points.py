@@ -10,6 +10,7 @@ from api.schemas.points import (AdjustmentIn, AdjustmentOut, EntryOut, ExpiringO
 from core import clock
 from points import accounts_service, adjustments, expiry
 
+POSITION = 90  # its section's place in the API reference
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="The points ledger")
 
 

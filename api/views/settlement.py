@@ -8,6 +8,7 @@ from api.schemas.settlement import SettleIn, SettlementOut
 from api.views.activities import org_of_activity, visible_activity
 from core import clock
 
+POSITION = 80  # its section's place in the API reference
 blp = Blueprint("settlement", __name__, url_prefix="/api/v1",
                 description="Settlement: verified service becomes service records and points")
 

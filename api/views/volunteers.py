@@ -12,6 +12,7 @@ from api.schemas.volunteers import (CertificateOut, PublicCertificateOut, Servic
 from core import clock
 from volunteers import certificates, profiles, records
 
+POSITION = 40  # its section's place in the API reference
 blp = Blueprint("volunteers", __name__, url_prefix="/api/v1",
                 description="Volunteer profiles, service records, star levels, certificates")
 
