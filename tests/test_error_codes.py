@@ -11,8 +11,10 @@ CODE_KW = re.compile(r'code="([A-Z][A-Z_]+)"')
 
 def raised_codes():
     codes = set()
-    for package in ["api", "core", "orgs", "volunteers", "activities", "points"]:
-        for path in (ROOT / package).rglob("*.py"):
+    # Every top-level package (people, console... included), found rather than listed.
+    packages = [init.parent for init in ROOT.glob("*/__init__.py") if init.parent.name not in {"tests", "bench"}]
+    for package in packages:
+        for path in package.rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             codes |= set(RAISED.findall(text)) | set(CODE_KW.findall(text))
     return codes
