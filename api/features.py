@@ -58,15 +58,15 @@ def html_blueprints() -> list:
 
 
 def api_blueprints() -> list:
-    """The `blp` (or API_BLUEPRINTS) of every module of api.views, by its POSITION
-    (the order of the reference's sections), then name."""
+    """The `blp` of every module of api.views, by its POSITION (the order of the
+    reference's sections), then name."""
     from . import views
 
     modules = [importlib.import_module(f"{views.__name__}.{info.name}")
                for info in pkgutil.iter_modules(views.__path__)]
     modules = [module for module in modules if hasattr(module, "blp")]
     modules.sort(key=lambda module: (getattr(module, "POSITION", 100), module.__name__))
-    return [blueprint for module in modules for blueprint in getattr(module, "API_BLUEPRINTS", [module.blp])]
+    return [module.blp for module in modules]
 
 
 def _in_app(callback):

@@ -3,6 +3,7 @@ import base64
 import io
 import logging
 import os
+import re
 import threading
 
 import pytest
@@ -37,7 +38,8 @@ def test_kiosk_link_lifecycle(client, actors, frozen):
     page = client.get("/kiosk")
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
-    assert "X-Kiosk-Token" in page.get_data(as_text=True)
+    script = re.search(r'<script src="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert "X-Kiosk-Token" in client.get(script).get_data(as_text=True)
     state = kiosk_state(client, link["token"]).get_json()
     assert state["title"] == activity["title"] and state["qr"].startswith("data:image/png;base64,")
     assert state["attendance"]["checked_in"] == 0
