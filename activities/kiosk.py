@@ -2,6 +2,8 @@
 without anyone signing in on it. Only the token's SHA-256 is stored."""
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -55,11 +57,19 @@ def activity_of_token(token: str) -> Activity:
     return activity
 
 
-def kiosk_state(*, token: str, now, settings: Settings) -> dict:
-    """What the door screen shows: title, the current code, when to fetch the next, counts."""
+@dataclass(frozen=True)
+class KioskState:
+    """What the door screen shows: the activity, its current code (with when the
+    next is out), the server's time and the attendance figures."""
+
+    activity: Activity
+    issued: codes.IssuedCode
+    now: datetime
+    attendance: dict
+
+
+def kiosk_state(*, token: str, now, settings: Settings) -> KioskState:
+    """The door screen's state for a kiosk link; NOT_FOUND for an unknown or revoked token."""
     activity = activity_of_token(token)
     issued = codes.issue("checkin", activity.id, activity.code_secret, now=now, settings=settings)
-    return {"activity_id": activity.id, "title": activity.title, "location": activity.location,
-            "status": activity.status, "starts_at": activity.starts_at, "ends_at": activity.ends_at,
-            "code": issued.code, "refresh_at": issued.refresh_at, "expires_at": issued.expires_at,
-            "server_time": now, "attendance": attendance_figures(activity.id)}
+    return KioskState(activity, issued, now, attendance_figures(activity.id))

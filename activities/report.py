@@ -64,11 +64,9 @@ def _figures(org: Org, since, until, zone) -> dict:
         "activities": {"held": by_status.get("published", 0) + by_status.get("settled", 0),
                        "settled": by_status.get("settled", 0), "cancelled": by_status.get("cancelled", 0),
                        "by_domain": {domain: by_domain.get(domain, 0) for domain in DOMAINS}},
-        "participants": {"confirmed": confirmed, "checked_in": checked_in, "people": people,
-                         "attendance_rate": round(checked_in / confirmed, 4) if confirmed else None},
+        "participants": {"confirmed": confirmed, "checked_in": checked_in, "people": people},
         "volunteering": {"people": volunteers, "records": records, "minutes": int(minutes),
-                         "hours": round(int(minutes) / 60, 1), "late_records": late,
-                         "on_time_rate": round(1 - late / records, 4) if records else None},
+                         "late_records": late},
         "points": {"issued": points["issued"] - points["returned"], "redeemed": points["redeemed"]
                    - points["corrected"], "expired": points["expired"]},
         "benefits_fulfilled": fulfilled,

@@ -1,8 +1,12 @@
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+import base64
+
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from activities.models import ACTIONS, DOMAINS, ROLES, ROUNDING_RULES, STATUSES
-from activities.passes import checkin_link
+from activities.passes import checkin_link, checkin_qr_text
 from api.settings import current_settings
+
+from core import qr
 
 from .common import Instant, QueryId, StrictInteger, Text
 
@@ -304,6 +308,11 @@ class ReportParticipantsOut(Schema):
     people = fields.Integer(metadata={"description": "签到的不同居民人数"})  # distinct residents checked in
     attendance_rate = fields.Float(allow_none=True, metadata={"description": "签到率（签到 / 已确认）；没有报名为 null"})
 
+    @pre_dump
+    def _rate(self, figures, **kwargs):
+        confirmed = figures["confirmed"]
+        return {**figures, "attendance_rate": round(figures["checked_in"] / confirmed, 4) if confirmed else None}
+
 
 class ReportVolunteeringOut(Schema):
     people = fields.Integer(metadata={"description": "服务的志愿者人数"})
@@ -312,6 +321,12 @@ class ReportVolunteeringOut(Schema):
     hours = fields.Float(metadata={"description": "服务小时数"})
     late_records = fields.Integer(metadata={"description": "超过 10 个工作日才记录的条数"})
     on_time_rate = fields.Float(allow_none=True, metadata={"description": "及时记录率；没有记录为 null"})
+
+    @pre_dump
+    def _hours_and_rate(self, figures, **kwargs):
+        records = figures["records"]
+        return {**figures, "hours": round(figures["minutes"] / 60, 1),
+                "on_time_rate": round(1 - figures["late_records"] / records, 4) if records else None}
 
 
 class ReportPointsOut(Schema):
@@ -335,3 +350,26 @@ class ReportOut(ReportFiguresOut):
     since = Instant(data_key="from", metadata={"description": "统计起点"})
     until = Instant(data_key="to", metadata={"description": "统计终点"})
     children = fields.List(fields.Nested(ReportFiguresOut), metadata={"description": "直接下级机构各自的数字"})
+
+
+def _qr_data_url(state) -> str:
+    image = qr.png(checkin_qr_text(state.issued.code, settings=current_settings()))
+    return "data:image/png;base64," + base64.b64encode(image).decode()
+
+
+class KioskStateOut(Schema):
+    """What the door screen shows (activities.kiosk.KioskState): GET /kiosk/state."""
+
+    activity_id = fields.Integer(attribute="activity.id")
+    title = fields.String(attribute="activity.title")
+    location = fields.String(attribute="activity.location", allow_none=True)
+    status = fields.String(attribute="activity.status")
+    starts_at = Instant(attribute="activity.starts_at")
+    ends_at = Instant(attribute="activity.ends_at")
+    code = fields.String(attribute="issued.code")
+    refresh_at = Instant(attribute="issued.refresh_at")
+    expires_at = Instant(attribute="issued.expires_at")
+    server_time = Instant(attribute="now")
+    attendance = fields.Raw()
+    link = fields.Function(lambda state: checkin_link(state.issued.code, settings=current_settings()))
+    qr = fields.Function(_qr_data_url)

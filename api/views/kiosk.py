@@ -1,33 +1,17 @@
 """What the door screen shows, as JSON: the page itself (`/kiosk#<token>`) and
 its script are console's (console/pages.py, console/static/kiosk.js), which
 polls this with the link's token in the `X-Kiosk-Token` header."""
-import base64
-
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
-from activities import kiosk, passes
+from activities import kiosk
 from api.openapi import errors_doc
 from api.settings import current_settings
-from api.schemas.common import Instant
-from core import clock, qr
+from api.schemas.activities import KioskStateOut
+from core import clock
 
 POSITION = 70  # its section's place in the API reference
 blp = Blueprint("kiosk", __name__, url_prefix="/kiosk", description="Door screen")
-
-_instant = Instant()
-
-
-def _state(token: str) -> dict:
-    settings = current_settings()
-    state = kiosk.kiosk_state(token=token, now=clock.now(), settings=settings)
-    for key in ("starts_at", "ends_at", "refresh_at", "expires_at", "server_time"):
-        state[key] = _instant._serialize(state[key], key, None)
-    state["link"] = passes.checkin_link(state["code"], settings=settings)
-    image = qr.png(passes.checkin_qr_text(state["code"], settings=settings))
-    state["qr"] = "data:image/png;base64," + base64.b64encode(image).decode()
-    return state
-
 
 @blp.route("/state", methods=["GET"])
 @errors_doc("NOT_FOUND")
@@ -43,7 +27,9 @@ def state():
     Polled by the page just after each rotation; NOT_FOUND for a missing,
     unknown or revoked token.
     """
-    response = jsonify(_state(request.headers.get("X-Kiosk-Token", "")))
+    state = kiosk.kiosk_state(token=request.headers.get("X-Kiosk-Token", ""), now=clock.now(),
+                              settings=current_settings())
+    response = jsonify(KioskStateOut().dump(state))
     response.headers["Cache-Control"] = "no-store"
     return response
 
