@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from api import demo
 from core import clock
+from core import settings as core_settings
 from core.db import db
 from points.benefits_models import Benefit
 from points.verify import verify
@@ -95,7 +96,7 @@ def test_summary_errors(client, actors, room):
 def test_demo_benefits_load_once(app, client):
     for _ in range(2):
         with app.app_context():
-            demo.load(now=clock.now())
+            demo.load(now=clock.now(), settings=core_settings.of(app))
             db.session.commit()
     with app.app_context():
         names = sorted(db.session.scalars(sa.select(Benefit.name)))
