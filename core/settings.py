@@ -9,7 +9,7 @@ import functools
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 EXTENSION = "linli.settings"

@@ -102,7 +102,8 @@ def record_services(entries: list[dict], *, now: datetime, settings: Settings) -
     # The holidays of the last year cover any record made on time; older ones are late anyway.
     today = _local_date(now, settings)
     calendar = exceptions_between(today - timedelta(days=366), today) if new_entries else {}
-    fresh = {entry["cause_key"]: _new_record(**entry, now=now, settings=settings, calendar=calendar) for entry in new_entries}
+    fresh = {entry["cause_key"]: _new_record(**entry, now=now, settings=settings, calendar=calendar)
+             for entry in new_entries}
     if fresh:
         try:
             # Added inside the savepoint, so a failed insert leaves nothing pending to retry on autoflush.
