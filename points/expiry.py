@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from core.db import db
-from core.errors import DomainError
+from core.errors import Code, DomainError
 
 from . import ledger
 from .models import HOLD_OPEN, PERSON, Account, Entry, Hold, Transfer
@@ -122,7 +122,7 @@ def expire_account(account_id: int, *, now, months: int) -> int:
                 idempotency_key=f"expiry:{account_id}:{source.org_id}:{found.last_lot_id}:{points}",
                 now=now)
         except DomainError as error:
-            if error.code != "INSUFFICIENT_POINTS":
+            if error.code is not Code.INSUFFICIENT_POINTS:
                 raise
             continue
         if not posted.replayed:  # a run at the same time posted it already
