@@ -89,9 +89,8 @@ def _wrapper_code(decorator):
 
 TOKEN_DECORATORS = (auth.login_required, auth.token_required)
 _TOKEN_CODES = {_wrapper_code(decorator) for decorator in TOKEN_DECORATORS}
-_PER_USER_LIMIT_CODE = _wrapper_code(limits.per_user_limit("RATELIMIT_LOGIN"))
+_RATE_LIMIT_CODE = _wrapper_code(limits.per_user_limit("RATELIMIT_LOGIN"))  # every limit's wrapper
 _LOAD_CODE = _wrapper_code(auth.load(lambda value: value, "value", as_name="value"))
-_FLASK_LIMITER_MARK = "__wrapper-limiter-instance"  # set by Flask-Limiter's decorator
 
 
 @dataclass
@@ -116,12 +115,10 @@ def view_facts(view) -> ViewFacts:
         code = getattr(function, "__code__", None)
         if code in _TOKEN_CODES:
             facts.token = "required"
-        elif code is _PER_USER_LIMIT_CODE:
+        elif code is _RATE_LIMIT_CODE:
             facts.rate_limited = True
         elif code is _LOAD_CODE and _closure(function).get("action") is not None:
             facts.role_checked = True
-        if getattr(function, _FLASK_LIMITER_MARK, None) is not None:
-            facts.rate_limited = True
         for code_name in getattr(function, ERROR_CODES_ATTR, ()):
             if code_name not in facts.codes:
                 facts.codes.append(code_name)
