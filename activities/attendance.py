@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, NotFound
+from core.errors import Code, Conflict, NotFound
 from core.paging import Page, keyset_page
 from orgs.scope import require
 
@@ -23,7 +23,7 @@ def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Regis
     if target is None or target.activity_id != activity.id:
         raise NotFound("scan", "签到记录不存在")
     if target.action not in ("in", "out") or target.result != "accepted":
-        raise Conflict("CONFLICT", "只能撤销已生效的签到或签退")
+        raise Conflict(Code.CONFLICT, "只能撤销已生效的签到或签退")
     registration = db.session.scalars(
         sa.select(Registration).where(Registration.id == target.registration_id).with_for_update()
     ).one()
@@ -33,7 +33,7 @@ def annul(*, actor, activity: Activity, scan_id: int, now, device=None) -> Regis
                  activity_id=activity.id, user_id=target.user_id,
                  registration_id=target.registration_id, annuls_id=target.id)
     except sa.exc.IntegrityError:
-        raise Conflict("CONFLICT", "该记录已被撤销")
+        raise Conflict(Code.CONFLICT, "该记录已被撤销")
     recompute_times(registration)
     return registration
 

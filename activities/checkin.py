@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from core import codes
 from core.db import UTCDateTime, db, is_postgres
-from core.errors import DomainError, NotFound
+from core.errors import Code, DomainError, NotFound
 from core.settings import Settings
 from orgs.scope import require
 from people.models import User
@@ -89,19 +89,19 @@ def _refused(scan: Scan, refusal: _Refusal, now) -> DomainError:
     return DomainError(error.code, error.message, keep_changes=True, **error.details)
 
 
-_MESSAGES = {"NOT_REGISTERED": "没有已确认的报名", "NOT_CHECKED_IN": "请先签到再签退"}
+_MESSAGES = {Code.NOT_REGISTERED: "没有已确认的报名", Code.NOT_CHECKED_IN: "请先签到再签退"}
 
 
 def _error_of(decision: Decision, activity: ActivityFacts, scan: Scan) -> DomainError:
     """The refusal the client is shown: the decision's reason, worded."""
-    if decision.reason == "CHECKIN_NOT_OPEN":
+    if decision.reason == Code.CHECKIN_NOT_OPEN:
         opens, closes = checkin_window(activity)
-        return DomainError("CHECKIN_NOT_OPEN", "不在签到时间内", opens_at=opens.isoformat(),
+        return DomainError(Code.CHECKIN_NOT_OPEN, "不在签到时间内", opens_at=opens.isoformat(),
                            closes_at=closes.isoformat())
-    if decision.reason == "OUT_OF_AREA":
-        return DomainError("OUT_OF_AREA", "需要定位信息才能签到" if scan.lat is None or scan.lng is None
+    if decision.reason == Code.OUT_OF_AREA:
+        return DomainError(Code.OUT_OF_AREA, "需要定位信息才能签到" if scan.lat is None or scan.lng is None
                            else "不在活动地点范围内")
-    return DomainError(decision.reason, _MESSAGES[decision.reason])
+    return DomainError(Code[decision.reason], _MESSAGES[decision.reason])
 
 
 # --- reading and writing the registration -----------------------------------
@@ -289,7 +289,7 @@ _ACTIVE_USER = sa.select(_users.c.id).where(_users.c.id == sa.bindparam("user_id
 
 
 def _signed_out():
-    return DomainError("UNAUTHENTICATED", "账号不存在或已停用")
+    return DomainError(Code.UNAUTHENTICATED, "账号不存在或已停用")
 
 
 def self_checkin(*, user_id: int, code, scan: Scan, now, settings: Settings,

@@ -20,7 +20,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from core.settings import Settings
 from orgs.scope import require
 
@@ -129,7 +129,7 @@ def _identify(activity_id: int, scan: OfflineScan,
         return user_id, registration, None
     registration = _locked(Registration.id == scan.registration_id)
     if registration is None or registration.activity_id != activity_id:
-        return None, None, "NOT_FOUND"
+        return None, None, Code.NOT_FOUND
     return registration.user_id, registration, None
 
 
@@ -160,7 +160,7 @@ def _result_of(row: CheckinLog, scan: OfflineScan, activity_id: int) -> OfflineR
     A device that sent another scan under the same id learns that nothing was done."""
     times = _times(row.registration_id)
     if (row.activity_id, row.action, row.occurred_at) != (activity_id, scan.action, scan.scanned_at):
-        return OfflineResult(row.client_ref, "refused", "IDEMPOTENCY_CONFLICT", row.id, row.registration_id,
+        return OfflineResult(row.client_ref, "refused", Code.IDEMPOTENCY_CONFLICT, row.id, row.registration_id,
                              *times)
     return OfflineResult(row.client_ref, row.result, row.reason, row.id, row.registration_id, *times)
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Code, Conflict, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.scope import can, require
 from people.models import User
@@ -60,14 +60,14 @@ def register(*, actor, activity: Activity, role: str, now, user_id: int | None =
     existing = _existing(activity.id, user_id)
     if existing is not None and existing.status != "cancelled":
         if existing.role != role:
-            raise Conflict("ALREADY_REGISTERED", "已以另一身份报名此活动", registration_id=existing.id)
+            raise Conflict(Code.ALREADY_REGISTERED, "已以另一身份报名此活动", registration_id=existing.id)
         if by_staff and existing.status == "waitlisted":
             existing.status, existing.method = "confirmed", "staff"
             db.session.flush()
         return existing, False
     _check_open(activity, role, now, by_staff)
     if role == "volunteer" and not is_active_volunteer(user_id):
-        raise Forbidden("需要先成为注册志愿者", code="NOT_A_VOLUNTEER")
+        raise Forbidden("需要先成为注册志愿者", code=Code.NOT_A_VOLUNTEER)
     full = _confirmed_count(activity.id, role) >= activity.places_for(role)
     status = "confirmed" if by_staff or not full else "waitlisted"
     registration = existing or Registration(activity_id=activity.id, user_id=user_id, created_at=now)
@@ -82,15 +82,15 @@ def register(*, actor, activity: Activity, role: str, now, user_id: int | None =
 
 def _check_open(activity: Activity, role: str, now, by_staff: bool) -> None:
     if activity.places_for(role) <= 0:
-        raise Conflict("REGISTRATION_CLOSED", "此活动不招募该身份", role=role)
+        raise Conflict(Code.REGISTRATION_CLOSED, "此活动不招募该身份", role=role)
     if by_staff:
         if activity.status != "published":
-            raise Conflict("REGISTRATION_CLOSED", "活动未发布、已取消或已结算", status=activity.status)
+            raise Conflict(Code.REGISTRATION_CLOSED, "活动未发布、已取消或已结算", status=activity.status)
         return
     if activity.status != "published":
-        raise Conflict("REGISTRATION_CLOSED", "活动未开放报名", status=activity.status)
+        raise Conflict(Code.REGISTRATION_CLOSED, "活动未开放报名", status=activity.status)
     if now >= activity.starts_at:
-        raise Conflict("REGISTRATION_CLOSED", "活动已开始，报名已截止")
+        raise Conflict(Code.REGISTRATION_CLOSED, "活动已开始，报名已截止")
 
 
 def cancel_mine(*, actor, activity: Activity, now) -> Registration:
@@ -107,7 +107,7 @@ def cancel_mine(*, actor, activity: Activity, now) -> Registration:
     if registration.status == "cancelled":
         return registration
     if activity.status != "published" or now >= activity.starts_at:
-        raise Conflict("REGISTRATION_CLOSED", "活动已开始，不能取消报名")
+        raise Conflict(Code.REGISTRATION_CLOSED, "活动已开始，不能取消报名")
     freed = registration.status == "confirmed"
     registration.status, registration.cancelled_at = "cancelled", now
     db.session.flush()

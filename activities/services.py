@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
 from core.db import db
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Code, Conflict, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import can, require, scope_paths
@@ -105,7 +105,7 @@ def publish(*, actor, activity: Activity, now) -> Activity:
     if activity.status == "draft":
         activity.status, activity.published_at = "published", now
     elif activity.status != "published":
-        raise Conflict("CONFLICT", "活动已取消或已结算，不能发布", status=activity.status)
+        raise Conflict(Code.CONFLICT, "活动已取消或已结算，不能发布", status=activity.status)
     db.session.flush()
     return activity
 
@@ -118,7 +118,7 @@ def cancel(*, actor, activity: Activity, now) -> Activity:
     require(actor, "operate", activity.org)
     activity = lock(activity)
     if activity.status == "settled":
-        raise Conflict("CONFLICT", "活动已结算，不能取消")
+        raise Conflict(Code.CONFLICT, "活动已结算，不能取消")
     if activity.status != "cancelled":
         activity.status, activity.cancelled_at = "cancelled", now
         db.session.execute(

@@ -23,7 +23,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, Invalid
+from core.errors import Code, Conflict, Invalid
 from core.settings import Settings
 from orgs.scope import require
 from points import ledger
@@ -180,9 +180,9 @@ def _fingerprint(adjustments: list[dict]) -> str:
 
 def _check_settleable(activity: Activity, now) -> None:
     if activity.status in ("draft", "cancelled"):
-        raise Conflict("CONFLICT", "草稿或已取消的活动不能结算", status=activity.status)
+        raise Conflict(Code.CONFLICT, "草稿或已取消的活动不能结算", status=activity.status)
     if now < activity.ends_at:
-        raise Conflict("NOT_ENDED", "活动结束后才能结算", ends_at=activity.ends_at.isoformat())
+        raise Conflict(Code.NOT_ENDED, "活动结束后才能结算", ends_at=activity.ends_at.isoformat())
 
 
 def preview(*, actor, activity: Activity, adjustments: list[dict], now, settings: Settings) -> Plan:
@@ -240,7 +240,7 @@ def settle(*, actor, activity: Activity, adjustments: list[dict], now, settings:
     existing = db.session.scalar(sa.select(Settlement).where(Settlement.activity_id == activity.id))
     if existing is not None:
         if existing.fingerprint != fingerprint:
-            raise Conflict("ALREADY_SETTLED", "活动已结算，不能以不同的调整再次结算",
+            raise Conflict(Code.ALREADY_SETTLED, "活动已结算，不能以不同的调整再次结算",
                            settled_at=existing.settled_at.isoformat())
         existing.replayed = True
         return existing

@@ -7,7 +7,7 @@ import functools
 
 from flask import g, request
 
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from orgs.scope import require
 from people.accounts import get_user
 
@@ -23,12 +23,12 @@ def _token_user_id(optional: bool):
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise DomainError("UNAUTHENTICATED", "Authorization 头格式应为 Bearer <token>")
+                raise DomainError(Code.UNAUTHENTICATED, "Authorization 头格式应为 Bearer <token>")
             claims = decode(token.strip(), "access")
             user_id, version = subject(claims), claims.get("ver", 0)
         g.claimed_user_id, g.claimed_token_version = user_id, version
     if g.claimed_user_id is None and not optional:
-        raise DomainError("UNAUTHENTICATED", "请先登录")
+        raise DomainError(Code.UNAUTHENTICATED, "请先登录")
     return g.claimed_user_id
 
 
@@ -38,13 +38,13 @@ def current_user(optional: bool = False):
         user_id = _token_user_id(optional=True)
         g.user = None if user_id is None else get_user(user_id)
         if user_id is not None and g.user is None:
-            raise DomainError("UNAUTHENTICATED", "账号不存在或已停用")
+            raise DomainError(Code.UNAUTHENTICATED, "账号不存在或已停用")
         if g.user is not None and g.user.token_version != g.claimed_token_version:
             # Issued before a password reset, a removed role or a sign-out everywhere.
             g.user = None
-            raise DomainError("UNAUTHENTICATED", "登录已失效，请重新登录", reason="revoked")
+            raise DomainError(Code.UNAUTHENTICATED, "登录已失效，请重新登录", reason="revoked")
     if g.user is None and not optional:
-        raise DomainError("UNAUTHENTICATED", "请先登录")
+        raise DomainError(Code.UNAUTHENTICATED, "请先登录")
     return g.user
 
 

@@ -5,72 +5,28 @@ from flask import current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from core.db import db
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from core.outages import unavailable_dependency
 
 log = logging.getLogger("linli.errors")
 
-# The HTTP status of every domain error code; a code missing here is a bug
-# (tests/api/test_error_codes.py scans the code base for codes).
-STATUS_BY_CODE = {
-    "BAD_REQUEST": 400,
-    "CODE_INVALID": 400,
-    "UNAUTHENTICATED": 401,
-    "BAD_CREDENTIALS": 401,
-    "WECHAT_LOGIN_FAILED": 401,
-    "FORBIDDEN": 403,
-    "WRONG_PASSWORD": 403,
-    "NOT_REGISTERED": 403,
-    "OUT_OF_AREA": 403,
-    "NOT_A_VOLUNTEER": 403,
-    "NOT_ELIGIBLE": 403,
-    "NOT_FOUND": 404,
-    "CONFLICT": 409,
-    "PHONE_IN_USE": 409,
-    "ID_NUMBER_IN_USE": 409,
-    "IDEMPOTENCY_CONFLICT": 409,
-    "REGISTRATION_CLOSED": 409,
-    "ALREADY_REGISTERED": 409,
-    "CHECKIN_NOT_OPEN": 409,
-    "NOT_CHECKED_IN": 409,
-    "SCAN_TIME_INVALID": 409,  # only ever a refused offline scan's reason
-    "NOT_ENDED": 409,
-    "ALREADY_SETTLED": 409,
-    "INSUFFICIENT_POINTS": 409,
-    "OUT_OF_STOCK": 409,
-    "LIMIT_REACHED": 409,
-    "ALREADY_FULFILLED": 409,
-    "REDEMPTION_CANCELLED": 409,
-    "REDEMPTION_EXPIRED": 409,
-    "ALREADY_REVERSED": 409,
-    "INVALID_STATE": 409,
-    "BENEFIT_UNAVAILABLE": 409,
-    "NOT_FULFILLED": 409,
-    "CODE_EXPIRED": 410,
-    "PAYLOAD_TOO_LARGE": 413,
-    "VALIDATION_ERROR": 422,
-    "RATE_LIMITED": 429,
-    "WECHAT_UNAVAILABLE": 503,
-    "SERVICE_UNAVAILABLE": 503,  # the database (a dependency) is down: retry after Retry-After
-}
+def status_of(code: str) -> int:
+    """The HTTP status an error code is answered with, from the code's `Code`
+    member (KeyError: no such code). The one lookup of a status by name."""
+    return Code[code].status
+
 
 # What a 503 tells a client to wait before trying again.
 RETRY_AFTER_SECONDS = 5
 
-HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    414: "URI_TOO_LONG",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    431: "HEADERS_TOO_LARGE",
-}
+# The code of an HTTP-level error (404 from routing, 405, 413, 429 from the limiter...).
+HTTP_CODES = {code.status: code for code in (
+    Code.BAD_REQUEST, Code.UNAUTHENTICATED, Code.FORBIDDEN, Code.NOT_FOUND, Code.METHOD_NOT_ALLOWED,
+    Code.CONFLICT, Code.PAYLOAD_TOO_LARGE, Code.URI_TOO_LONG, Code.UNSUPPORTED_MEDIA_TYPE,
+    Code.REQUESTED_RANGE_NOT_SATISFIABLE, Code.EXPECTATION_FAILED, Code.VALIDATION_ERROR,
+    Code.RATE_LIMITED, Code.HEADERS_TOO_LARGE, Code.INTERNAL_ERROR, Code.NOT_IMPLEMENTED,
+    Code.SERVICE_UNAVAILABLE,
+)}
 
 # What a person sees for an HTTP-level error (werkzeug's descriptions are English).
 HTTP_MESSAGES = {
@@ -87,7 +43,7 @@ HTTP_MESSAGES = {
 }
 
 
-def envelope(status: int, code: str, message: str, details: dict | None = None, headers=None):
+def envelope(status: int, code: Code, message: str, details: dict | None = None, headers=None):
     response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -118,15 +74,22 @@ def _end_transaction(keep: bool) -> None:
 
 def handle_domain_error(exc: DomainError):
     _end_transaction(exc.keep_changes)
-    status = STATUS_BY_CODE.get(exc.code, 409)
+    status = exc.code.status
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     return envelope(status, exc.code, exc.message, exc.details, headers)
 
 
+def http_code(status: int) -> Code:
+    """The code of an HTTP error status; a status no member answers (one werkzeug
+    knows but nothing here raises) becomes the generic code of its class, whose
+    status the response then takes, so a response's status is always its code's."""
+    return HTTP_CODES.get(status) or (Code.BAD_REQUEST if status < 500 else Code.INTERNAL_ERROR)
+
+
 def handle_http_exception(exc: HTTPException):
     _end_transaction(False)
-    status = exc.code or 500
-    code = HTTP_CODES.get(status) or (exc.name or "ERROR").upper().replace(" ", "_")
+    code = http_code(exc.code or 500)
+    status = code.status
     details = {}
     message = HTTP_MESSAGES.get(status, "请求无法处理")
     data = getattr(exc, "data", None) or {}
@@ -152,7 +115,7 @@ def handle_unexpected(exc: Exception):
     _end_transaction(False)
     request_id = g.get("request_id", "-")
     log.exception("unexpected error, request %s", request_id)
-    return envelope(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试", {"request_id": request_id})
+    return envelope(500, Code.INTERNAL_ERROR, "服务器内部错误，请稍后再试", {"request_id": request_id})
 
 
 def handle_outage(exc: Exception, dependency: str):
@@ -168,7 +131,7 @@ def handle_outage(exc: Exception, dependency: str):
     cause = getattr(exc, "orig", None) or exc
     reason = (str(cause).strip().splitlines() or [""])[0]
     log.error("%s unavailable: %s: %s", dependency, type(cause).__name__, reason)  # the line names the request
-    return envelope(503, "SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试",
+    return envelope(503, Code.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试",
                     {"down": [dependency], "request_id": request_id},
                     {"Retry-After": str(RETRY_AFTER_SECONDS)})
 

@@ -20,66 +20,16 @@ from dataclasses import dataclass, field
 from apispec import BasePlugin
 from flask_smorest import Api
 
+from core.errors import Code
+
 from . import auth, limits
-from .errors import STATUS_BY_CODE
+from .errors import status_of
 from .schemas.common import ErrorEnvelope
 
 ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
-INTERNAL_ERROR = "INTERNAL_ERROR"  # the catch-all handler's code; never raised by name
+INTERNAL_ERROR = Code.INTERNAL_ERROR  # the catch-all handler's code; never raised by name
 
-
-def status_of(code: str) -> int:
-    """The HTTP status a domain error code is answered with (KeyError: no such code)."""
-    if code == INTERNAL_ERROR:
-        return 500
-    return STATUS_BY_CODE[code]
-
-
-# What each code means, as a client developer reads it next to the status; every
-# code has one (tests/api/test_openapi.py).
-MEANINGS = {
-    "BAD_REQUEST": "请求体不是 JSON 对象（或 Content-Type 不是 application/json）",
-    "CODE_INVALID": "二维码无效：伪造、损坏、已撤销，或不属于这个活动",
-    "UNAUTHENTICATED": "未登录，或登录凭证无效、已过期、账号已停用",
-    "BAD_CREDENTIALS": "手机号或密码错误，或账号已停用",
-    "WECHAT_LOGIN_FAILED": "wx.login 的 code 无效或已用过，请重新调用 wx.login",
-    "FORBIDDEN": "没有权限：需要该机构或其上级机构的工作人员（或管理员）角色",
-    "WRONG_PASSWORD": "当前密码不正确",
-    "NOT_REGISTERED": "没有已确认的报名，且活动不允许现场报名",
-    "OUT_OF_AREA": "活动设置了签到范围，而定位缺失或不在范围内",
-    "NOT_A_VOLUNTEER": "以志愿者身份报名需要先登记为志愿者（且未被暂停）",
-    "NOT_ELIGIBLE": "不满足兑换条件：志愿者星级不够，或仅限本社区居民",
-    "NOT_FOUND": "对象不存在（草稿活动对非工作人员也是不存在）",
-    "CONFLICT": "对象当前的状态不允许这个操作",
-    "PHONE_IN_USE": "该手机号已被其他账号使用",
-    "ID_NUMBER_IN_USE": "该身份证号码已登记过志愿者",
-    "IDEMPOTENCY_CONFLICT": "这个幂等键已用于另一笔不同的请求",
-    "REGISTRATION_CLOSED": "不能报名或取消报名：活动未发布、已开始，或不招募这个身份",
-    "ALREADY_REGISTERED": "已经以另一身份报名了这个活动",
-    "CHECKIN_NOT_OPEN": "不在签到时间内（details 给出开放与截止时间）",
-    "NOT_CHECKED_IN": "还没有签到，不能签退",
-    "SCAN_TIME_INVALID": "离线扫码的时间晚于现在，或早于允许上传的时长",
-    "NOT_ENDED": "活动结束后才能结算",
-    "ALREADY_SETTLED": "活动已按另一组调整结算过",
-    "INSUFFICIENT_POINTS": "可用积分不足",
-    "OUT_OF_STOCK": "福利已兑完",
-    "LIMIT_REACHED": "已达到每人兑换上限",
-    "ALREADY_FULFILLED": "这笔兑换已经领取",
-    "REDEMPTION_CANCELLED": "这笔兑换已经取消",
-    "REDEMPTION_EXPIRED": "这笔兑换已过领取期限",
-    "ALREADY_REVERSED": "这笔积分已冲正过（或它本身就是冲正）",
-    "INVALID_STATE": "冻结的积分已经处理过",
-    "BENEFIT_UNAVAILABLE": "福利已下架，或不在兑换期内",
-    "NOT_FULFILLED": "只有已领取的兑换可以更正",
-    "CODE_EXPIRED": "二维码已过期，请扫描屏幕上最新的二维码",
-    "PAYLOAD_TOO_LARGE": "请求体超过 1 MiB",
-    "VALIDATION_ERROR": "请求参数有误：details 按字段列出原因",
-    "RATE_LIMITED": "请求过于频繁，请按 Retry-After 秒数稍后再试",
-    "WECHAT_UNAVAILABLE": "微信服务繁忙或无法连接，请稍后再试",
-    INTERNAL_ERROR: "服务器内部错误；details.request_id 供排查",
-    "SERVICE_UNAVAILABLE": "数据库等依赖暂时不可用；按 Retry-After 头稍后重试",
-}
 
 STATUS_TITLES = {
     400: "请求有误", 401: "未登录或登录失效", 403: "没有权限", 404: "不存在", 409: "与当前状态冲突",
@@ -95,7 +45,8 @@ EXAMPLE_DETAILS = {
 
 
 def meaning_of(code: str) -> str:
-    return MEANINGS.get(code, code)
+    """What a code means, as a client developer reads it next to the status."""
+    return Code[code].meaning
 
 
 # -- what a view declares ------------------------------------------------------------
@@ -138,9 +89,8 @@ def _wrapper_code(decorator):
 
 TOKEN_DECORATORS = (auth.login_required, auth.token_required)
 _TOKEN_CODES = {_wrapper_code(decorator) for decorator in TOKEN_DECORATORS}
-_PER_USER_LIMIT_CODE = _wrapper_code(limits.per_user_limit("RATELIMIT_LOGIN"))
+_RATE_LIMIT_CODE = _wrapper_code(limits.per_user_limit("RATELIMIT_LOGIN"))  # every limit's wrapper
 _LOAD_CODE = _wrapper_code(auth.load(lambda value: value, "value", as_name="value"))
-_FLASK_LIMITER_MARK = "__wrapper-limiter-instance"  # set by Flask-Limiter's decorator
 
 
 @dataclass
@@ -165,12 +115,10 @@ def view_facts(view) -> ViewFacts:
         code = getattr(function, "__code__", None)
         if code in _TOKEN_CODES:
             facts.token = "required"
-        elif code is _PER_USER_LIMIT_CODE:
+        elif code is _RATE_LIMIT_CODE:
             facts.rate_limited = True
         elif code is _LOAD_CODE and _closure(function).get("action") is not None:
             facts.role_checked = True
-        if getattr(function, _FLASK_LIMITER_MARK, None) is not None:
-            facts.rate_limited = True
         for code_name in getattr(function, ERROR_CODES_ATTR, ()):
             if code_name not in facts.codes:
                 facts.codes.append(code_name)
@@ -288,7 +236,7 @@ class TruthPlugin(BasePlugin):
 
 def code_table() -> str:
     """Every error code with its status, for the document's introduction."""
-    rows = sorted(MEANINGS, key=lambda code: (status_of(code), code))
+    rows = sorted(Code, key=lambda code: (status_of(code), code))
     lines = [f"<details><summary>全部错误码（{len(rows)} 个）</summary>", "",
              "| HTTP | code | 含义 |", "|---|---|---|"]
     lines += [f"| {status_of(code)} | `{code}` | {meaning_of(code)} |" for code in rows]

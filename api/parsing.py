@@ -21,7 +21,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge, RequestURITooLarge
 
 from core.bounds import TEXT_PROBLEM, is_storable_text, printable
-from core.errors import DomainError
+from core.errors import Code, DomainError
 
 MAX_JSON_DEPTH = 32
 # The request head, checked by the app so that the answer is the API's envelope;
@@ -42,7 +42,7 @@ def check_request_head():
         if len(name) + len(value) + 2 > MAX_HEADER_LENGTH:
             raise RequestHeaderFieldsTooLarge(f"请求头 {name} 过长（每行至多 {MAX_HEADER_LENGTH} 字节）")
         if "\x00" in value:
-            raise DomainError("BAD_REQUEST", f"请求头 {name} 含空字符")
+            raise DomainError(Code.BAD_REQUEST, f"请求头 {name} 含空字符")
 
 
 def _refuse_constant(name):
@@ -68,11 +68,11 @@ def parse_json(raw: bytes):
         body = None
         deep = True
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included
-        raise DomainError("BAD_REQUEST", "请求体不是有效的 JSON")
+        raise DomainError(Code.BAD_REQUEST, "请求体不是有效的 JSON")
     else:
         deep = isinstance(body, (dict, list)) and _too_deep(body)
     if deep:
-        raise DomainError("BAD_REQUEST", f"JSON 嵌套过深（至多 {MAX_JSON_DEPTH} 层）")
+        raise DomainError(Code.BAD_REQUEST, f"JSON 嵌套过深（至多 {MAX_JSON_DEPTH} 层）")
     return body
 
 
@@ -83,10 +83,10 @@ def read_json_body():
     if not raw.strip():
         return None
     if not request.is_json:
-        raise DomainError("BAD_REQUEST", "请求体须为 JSON（Content-Type: application/json）")
+        raise DomainError(Code.BAD_REQUEST, "请求体须为 JSON（Content-Type: application/json）")
     body = parse_json(raw)
     if not isinstance(body, dict):
-        raise DomainError("BAD_REQUEST", "请求体须为 JSON 对象")
+        raise DomainError(Code.BAD_REQUEST, "请求体须为 JSON 对象")
     g.json_body = body
     return body
 
@@ -145,7 +145,7 @@ class Parser(FlaskParser):
     def load_json(self, req, schema):
         data = super().load_json(req, schema)
         if data is core.missing and req.method == "PATCH":
-            raise DomainError("BAD_REQUEST", "PATCH 须有请求体：给出要修改的字段")
+            raise DomainError(Code.BAD_REQUEST, "PATCH 须有请求体：给出要修改的字段")
         return data
 
     def pre_load(self, location_data, *, schema, req, location):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import jwt
 from flask import current_app
 
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from core.keys import derive_key
 
 from core.bounds import INT_LIMIT
@@ -52,18 +52,18 @@ def decode(token: str, expected_type: str) -> dict:
         claims = jwt.decode(token, _key(), algorithms=[ALGORITHM],
                             options={"require": ["exp", "sub", "typ", "jti"]})
     except jwt.ExpiredSignatureError:
-        raise DomainError("UNAUTHENTICATED", "登录已过期", reason="expired")
+        raise DomainError(Code.UNAUTHENTICATED, "登录已过期", reason="expired")
     except jwt.PyJWTError:
-        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="invalid")
+        raise DomainError(Code.UNAUTHENTICATED, "无效的登录凭证", reason="invalid")
     if claims.get("typ") != expected_type:
-        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="wrong_type")
+        raise DomainError(Code.UNAUTHENTICATED, "无效的登录凭证", reason="wrong_type")
     # Signed tokens come only from this server, but a claim is still checked
     # before it reaches int() or a 32-bit id column (a 500 otherwise).
     sub, version = claims["sub"], claims.get("ver", 0)
     if not (isinstance(sub, str) and _SUBJECT.fullmatch(sub) and int(sub) <= INT_LIMIT):
-        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="bad_subject")
+        raise DomainError(Code.UNAUTHENTICATED, "无效的登录凭证", reason="bad_subject")
     if type(version) is not int or not 0 <= version <= INT_LIMIT:
-        raise DomainError("UNAUTHENTICATED", "无效的登录凭证", reason="bad_version")
+        raise DomainError(Code.UNAUTHENTICATED, "无效的登录凭证", reason="bad_version")
     return claims
 
 

@@ -7,7 +7,7 @@ import logging
 import requests
 from flask import current_app
 
-from core.errors import DomainError
+from core.errors import Code, DomainError
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +31,17 @@ def code_to_session(code: str) -> dict:
         answer = response.json()
     except (requests.RequestException, ValueError) as exc:
         log.warning("jscode2session unreachable or unreadable: %s", type(exc).__name__)
-        raise DomainError("WECHAT_UNAVAILABLE", "微信服务暂时不可用，请稍后再试")
+        raise DomainError(Code.WECHAT_UNAVAILABLE, "微信服务暂时不可用，请稍后再试")
     if not isinstance(answer, dict):
-        raise DomainError("WECHAT_UNAVAILABLE", "微信服务暂时不可用，请稍后再试")
+        raise DomainError(Code.WECHAT_UNAVAILABLE, "微信服务暂时不可用，请稍后再试")
     errcode = answer.get("errcode") or 0
     if errcode in BAD_CODE:
-        raise DomainError("WECHAT_LOGIN_FAILED", "微信登录凭证无效或已使用，请重新登录",
+        raise DomainError(Code.WECHAT_LOGIN_FAILED, "微信登录凭证无效或已使用，请重新登录",
                           wechat_errcode=errcode)
     openid = answer.get("openid")
     if errcode != 0 or not isinstance(openid, str) or not openid:
         # -1 busy, 45011 rate limit, and anything we do not understand: retry later.
         log.warning("jscode2session refused: errcode %s", errcode)
-        raise DomainError("WECHAT_UNAVAILABLE", "微信服务繁忙，请稍后再试", wechat_errcode=errcode)
+        raise DomainError(Code.WECHAT_UNAVAILABLE, "微信服务繁忙，请稍后再试", wechat_errcode=errcode)
     unionid = answer.get("unionid")
     return {"openid": openid, "unionid": unionid if isinstance(unionid, str) else None}

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from core.keys import derive_key
 from core.settings import Settings
 
@@ -72,7 +72,7 @@ def issue(kind: str, subject_id: int, subject_secret: str, *, now: datetime, set
 
 
 def invalid(message: str = "无效的二维码") -> DomainError:
-    return DomainError("CODE_INVALID", message)
+    return DomainError(Code.CODE_INVALID, message)
 
 
 def parse(code, expected_kind: str) -> ParsedCode:
@@ -103,4 +103,4 @@ def verify(parsed: ParsedCode, subject_secret: str, *, now: datetime, settings: 
     if parsed.window > current + 1:  # one window of clock skew between app servers
         raise invalid()
     if parsed.window < current - 1:
-        raise DomainError("CODE_EXPIRED", "二维码已过期，请扫描最新的二维码")
+        raise DomainError(Code.CODE_EXPIRED, "二维码已过期，请扫描最新的二维码")

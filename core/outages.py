@@ -12,7 +12,7 @@ import sys
 
 import sqlalchemy as sa
 
-from .errors import DomainError
+from .errors import Code, DomainError
 
 # Primary result codes (the low byte of the extended code) of a file that
 # cannot be used now: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
@@ -83,5 +83,5 @@ def health(*, engine: sa.Engine, store, now) -> dict:
     answers = {"database": database_answers(engine), "redis": store.ping()}
     down = [name for name, up in answers.items() if not up]
     if not answers["database"]:
-        raise DomainError("SERVICE_UNAVAILABLE", "服务暂时不可用，请稍后重试", down=down)
+        raise DomainError(Code.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试", down=down)
     return {"status": "degraded" if down else "ok", "time": now.isoformat(), **answers, "down": down}

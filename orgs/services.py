@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Code, Conflict, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from core.passwords import hash_password
 from people import accounts
@@ -33,7 +33,7 @@ def _save_org(org: Org) -> Org:
             db.session.add(org)
             db.session.flush()
     except sa.exc.IntegrityError:
-        raise Conflict("CONFLICT", "同一上级下已有同名机构", name=org.name)
+        raise Conflict(Code.CONFLICT, "同一上级下已有同名机构", name=org.name)
     org.path = (org.parent.path if org.parent else "/") + f"{org.id}/"
     db.session.flush()
     return org

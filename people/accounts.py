@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, DomainError, Invalid
+from core.errors import Code, Conflict, DomainError, Invalid
 from core.passwords import verify_password
 from core.phones import is_mainland_mobile
 
@@ -22,7 +22,7 @@ def login_with_password(*, phone: str, password: str) -> User:
     """Raises BAD_CREDENTIALS for an unknown phone or a wrong password alike."""
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     if not verify_password(user.password_hash if user else None, password) or not user.is_active:
-        raise DomainError("BAD_CREDENTIALS", "手机号或密码错误")
+        raise DomainError(Code.BAD_CREDENTIALS, "手机号或密码错误")
     return user
 
 
@@ -31,7 +31,7 @@ def change_password(*, user: User, current_password: str, new_password: str, now
     Raises WRONG_PASSWORD for a wrong current password or an account without one
     (residents who sign in with WeChat)."""
     if not verify_password(user.password_hash, current_password):
-        raise DomainError("WRONG_PASSWORD", "当前密码不正确")
+        raise DomainError(Code.WRONG_PASSWORD, "当前密码不正确")
     set_password(user=user, password=new_password, now=now)
     return user
 
@@ -57,7 +57,7 @@ def login_with_wechat(*, openid: str, unionid: str | None, now) -> User:
     user = _find_or_create(User.wechat_openid, openid, nickname="微信用户", now=now,
                            wechat_unionid=unionid)
     if not user.is_active:
-        raise DomainError("BAD_CREDENTIALS", "该账号已停用")
+        raise DomainError(Code.BAD_CREDENTIALS, "该账号已停用")
     return user
 
 
@@ -100,9 +100,9 @@ def rotate_refresh(*, jti: str, now, ttl: timedelta) -> RefreshToken:
         reused = stale is not None and stale.used_at is not None
         if reused:
             revoke_family(family=stale.family, now=now)
-        raise DomainError("UNAUTHENTICATED", "登录已失效，请重新登录", keep_changes=reused)
+        raise DomainError(Code.UNAUTHENTICATED, "登录已失效，请重新登录", keep_changes=reused)
     if get_user(used.user_id) is None:
-        raise DomainError("UNAUTHENTICATED", "该账号已停用")
+        raise DomainError(Code.UNAUTHENTICATED, "该账号已停用")
     return _new_refresh(used.user_id, used.family, now, ttl)
 
 
@@ -125,7 +125,7 @@ def update_profile(*, user: User, nickname=None, phone=None, home_org_id=None) -
             raise Invalid({"phone": ["不是有效的手机号码"]})
         taken = db.session.scalar(sa.select(User.id).where(User.phone == phone, User.id != user.id))
         if taken is not None:
-            raise Conflict("PHONE_IN_USE", "该手机号已被其他账号使用")
+            raise Conflict(Code.PHONE_IN_USE, "该手机号已被其他账号使用")
         user.phone = phone
     if home_org_id is not None:
         user.home_org_id = home_org_id

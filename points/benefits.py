@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Forbidden, Invalid, NotFound
+from core.errors import Code, Forbidden, Invalid, NotFound
 from core.paging import Page, keyset_page
 from orgs.models import Org
 from orgs.scope import can, require, scope_paths
@@ -38,12 +38,12 @@ def require_eligible(user, benefit: Benefit) -> None:
     """Raises NOT_ELIGIBLE when the person's star level is below `min_star`, or
     the benefit is for residents of its org subtree and the person lives elsewhere."""
     if benefit.min_star and star_level(user.id) < benefit.min_star:
-        raise Forbidden(f"需要{benefit.min_star}星级及以上志愿者", code="NOT_ELIGIBLE",
+        raise Forbidden(f"需要{benefit.min_star}星级及以上志愿者", code=Code.NOT_ELIGIBLE,
                         min_star=benefit.min_star)
     if benefit.is_residents_only:
         home = db.session.get(Org, user.home_org_id) if user.home_org_id else None
         if home is None or not benefit.org.contains(home):
-            raise Forbidden("仅限本社区居民兑换", code="NOT_ELIGIBLE", org_id=benefit.org_id)
+            raise Forbidden("仅限本社区居民兑换", code=Code.NOT_ELIGIBLE, org_id=benefit.org_id)
 
 
 def _sponsor_columns(sponsor: dict | None) -> dict:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import DomainError
+from core.errors import Code, DomainError
 from core.settings import Settings
 
 from . import ledger
@@ -118,7 +118,7 @@ def expire_account(account_id: int, *, now, months: int) -> int:
                 idempotency_key=f"expiry:{account_id}:{source.org_id}:{found.last_lot_id}:{points}",
                 now=now)
         except DomainError as error:
-            if error.code != "INSUFFICIENT_POINTS":
+            if error.code is not Code.INSUFFICIENT_POINTS:
                 raise
             continue
         if not posted.replayed:  # a run at the same time posted it already

@@ -28,7 +28,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from core.db import db
-from core.errors import Conflict, DomainError, Invalid
+from core.errors import Code, Conflict, DomainError, Invalid
 
 from .models import (GENESIS_HASH, HOLD_OPEN, HOLD_POSTED, HOLD_VOIDED, ORG_ISSUING,
                      ORG_REDEMPTION, PERSON, Account, Hold, Transfer)
@@ -173,7 +173,7 @@ def _transfer(debit_id, credit_id, amount, kind, memo, idempotency_key, now, cau
     if row is None:
         existing = db.session.scalar(sa.select(Transfer).where(Transfer.idempotency_key == idempotency_key))
         if existing.fingerprint != fingerprint:
-            raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于另一笔不同的操作",
+            raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于另一笔不同的操作",
                            idempotency_key=idempotency_key)
         existing.replayed = True
         return existing
@@ -233,7 +233,7 @@ def issue_many(*, debit: Account, credits: list[Credit], kind: str, now, actor_i
             Transfer.idempotency_key.in_([row["idempotency_key"] for row in taken])))} if taken else {}
         for row in taken:
             if existing[row["idempotency_key"]].fingerprint != row["fingerprint"]:
-                raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于另一笔不同的操作",
+                raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于另一笔不同的操作",
                                idempotency_key=row["idempotency_key"])
         move_many([(claimed[row["idempotency_key"]], debit_id, row["credit_account_id"], row["amount"])
                    for row in rows if row["idempotency_key"] in claimed], now)
@@ -249,7 +249,7 @@ def reverse(*, original: Transfer, reason: str, actor_id: int | None, now) -> Tr
     reversal); INSUFFICIENT_POINTS if the person has already spent the points.
     """
     if original.reverses_id is not None:
-        raise Conflict("ALREADY_REVERSED", "冲正记录本身不能再冲正", transfer_id=original.id)
+        raise Conflict(Code.ALREADY_REVERSED, "冲正记录本身不能再冲正", transfer_id=original.id)
     debit = db.session.get(Account, original.credit_account_id)
     credit = db.session.get(Account, original.debit_account_id)
     result = transfer(debit=debit, credit=credit, amount=original.amount, kind="reversal",
@@ -258,7 +258,7 @@ def reverse(*, original: Transfer, reason: str, actor_id: int | None, now) -> Tr
                       fingerprint=fingerprint_of({"reverses": original.id}),
                       reverses_id=original.id)
     if result.replayed:
-        raise Conflict("ALREADY_REVERSED", "该笔积分已冲正", transfer_id=original.id,
+        raise Conflict(Code.ALREADY_REVERSED, "该笔积分已冲正", transfer_id=original.id,
                        reversal_id=result.id)
     return result
 
@@ -286,7 +286,7 @@ def _hold(account, amount, idempotency_key, memo, now, cause_key) -> Hold:
         "cause_key": cause_key, "created_at": now})
     if existing is not None:
         if existing.account_id != account.id or existing.amount != amount:
-            raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于另一笔不同的操作",
+            raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于另一笔不同的操作",
                            idempotency_key=idempotency_key)
         existing.replayed = True
         return existing
@@ -297,7 +297,7 @@ def _hold(account, amount, idempotency_key, memo, now, cause_key) -> Hold:
         .returning(Account.id)
     ).first()
     if reserved is None:
-        raise DomainError("INSUFFICIENT_POINTS", "积分余额不足",
+        raise DomainError(Code.INSUFFICIENT_POINTS, "积分余额不足",
                           available=_fresh_available(account.id), required=amount)
     created = db.session.get(Hold, new_id)
     created.replayed = False
@@ -330,7 +330,7 @@ def post_hold(*, hold_row: Hold, credit: Account, now, amount: int | None = None
 
 def _post(hold_row, credit, now, amount, kind, memo, actor_id) -> Transfer:
     if not _close(hold_row, HOLD_POSTED, now):
-        raise Conflict("INVALID_STATE", "该冻结积分已处理", hold_id=hold_row.id)
+        raise Conflict(Code.INVALID_STATE, "该冻结积分已处理", hold_id=hold_row.id)
     debit = db.session.get(Account, hold_row.account_id)
     # The reservation is released by the same UPDATE that debits the person, so
     # accounts are still locked in id order only (no deadlock with transfers).
@@ -346,7 +346,7 @@ def _post(hold_row, credit, now, amount, kind, memo, actor_id) -> Transfer:
 def void_hold(*, hold_row: Hold, now) -> None:
     """Releases an open hold. Raises INVALID_STATE if it is not open."""
     if not _close(hold_row, HOLD_VOIDED, now):
-        raise Conflict("INVALID_STATE", "该冻结积分已处理", hold_id=hold_row.id)
+        raise Conflict(Code.INVALID_STATE, "该冻结积分已处理", hold_id=hold_row.id)
     account_id = hold_row.account_id
     db.session.execute(sa.update(Account.__table__).where(Account.__table__.c.id == account_id)
                        .values(held=Account.__table__.c.held - hold_row.amount))

@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.db import db
-from core.errors import DomainError
+from core.errors import Code, DomainError
 
 from .models import PERSON, Account, Entry, Transfer
 
@@ -110,7 +110,7 @@ def _claim_statement(dialect: str):
 
 def _insufficient(account_id: int, amount: int):
     account = db.session.get(Account, account_id, populate_existing=True)
-    return DomainError("INSUFFICIENT_POINTS", "积分余额不足",
+    return DomainError(Code.INSUFFICIENT_POINTS, "积分余额不足",
                        available=account.balance - account.held, required=amount)
 
 

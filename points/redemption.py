@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.errors import Code, Conflict, DomainError, Forbidden, NotFound
 from core.paging import Page, keyset_page
 from core.settings import Settings
 from orgs.scope import can, require
@@ -38,9 +38,9 @@ CODE_LENGTH = 13  # 65 random bits
 _READS_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 STATUS_ERRORS = {
-    FULFILLED: ("ALREADY_FULFILLED", "该兑换已领取"),
-    CANCELLED: ("REDEMPTION_CANCELLED", "该兑换已取消"),
-    EXPIRED: ("REDEMPTION_EXPIRED", "该兑换已过期"),
+    FULFILLED: (Code.ALREADY_FULFILLED, "该兑换已领取"),
+    CANCELLED: (Code.REDEMPTION_CANCELLED, "该兑换已取消"),
+    EXPIRED: (Code.REDEMPTION_EXPIRED, "该兑换已过期"),
 }
 
 
@@ -146,7 +146,7 @@ def _take_stock(benefit: Benefit) -> None:
         .execution_options(synchronize_session=False)).first()
     db.session.expire(benefit, ["stock_left"])
     if taken is None:
-        raise DomainError("OUT_OF_STOCK", "该福利已兑完", benefit_id=benefit.id)
+        raise DomainError(Code.OUT_OF_STOCK, "该福利已兑完", benefit_id=benefit.id)
 
 
 def _period_start(benefit: Benefit, now, settings: Settings) -> datetime | None:
@@ -168,7 +168,7 @@ def _check_limit(user_id: int, benefit: Benefit, now, settings: Settings) -> Non
         stmt = stmt.where(Redemption.created_at >= since)
     used = db.session.scalar(stmt)
     if used >= benefit.per_user_limit:
-        raise DomainError("LIMIT_REACHED", "已达到每人兑换上限", limit=benefit.per_user_limit,
+        raise DomainError(Code.LIMIT_REACHED, "已达到每人兑换上限", limit=benefit.per_user_limit,
                           period=benefit.limit_period, used=used)
 
 
@@ -194,10 +194,10 @@ def redeem(*, actor, benefit: Benefit, idempotency_key: str | None, now,
         earlier = None
     require_eligible(actor, benefit)
     if earlier is not None:
-        raise Conflict("IDEMPOTENCY_CONFLICT", "该幂等键已用于兑换另一项福利",
+        raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于兑换另一项福利",
                        idempotency_key=idempotency_key, redemption_id=earlier.id)
     if not is_available(benefit, now):
-        raise DomainError("BENEFIT_UNAVAILABLE", "该福利当前不可兑换", benefit_id=benefit.id)
+        raise DomainError(Code.BENEFIT_UNAVAILABLE, "该福利当前不可兑换", benefit_id=benefit.id)
     # Only this benefit's: a reservation locks no benefit row but its own.
     _expire_overdue_of(actor.id, now=now, benefit_id=benefit.id)
     _take_stock(benefit)
@@ -226,7 +226,7 @@ def _settle_overdue(redemption: Redemption, *, now) -> None:
     """Expires an overdue reservation for good, then refuses: the expiry is
     kept even though the request fails (keep_changes)."""
     if _expire_if_overdue(redemption, now=now):
-        raise DomainError("REDEMPTION_EXPIRED", "该兑换已过期", keep_changes=True,
+        raise DomainError(Code.REDEMPTION_EXPIRED, "该兑换已过期", keep_changes=True,
                           redemption_id=redemption.id)
 
 
@@ -287,7 +287,7 @@ def correct(*, actor, redemption: Redemption, reason: str, now) -> Redemption:
     _lock_person(redemption.user_id, now=now)
     redemption = _reload(redemption)
     if redemption.status != FULFILLED or redemption.transfer_id is None:
-        raise Conflict("NOT_FULFILLED", "只有已领取的兑换可以更正", status=redemption.status)
+        raise Conflict(Code.NOT_FULFILLED, "只有已领取的兑换可以更正", status=redemption.status)
     reversal = ledger.reverse(original=db.session.get(Transfer, redemption.transfer_id),
                               reason=reason, actor_id=actor.id, now=now)
     redemption.correction_transfer_id = reversal.id

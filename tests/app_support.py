@@ -3,7 +3,6 @@ import contextlib
 import socket
 
 from api import create_app
-from api.limits import limiter
 from core.db import db
 
 # What the session app was made with that another app must share to see its data and tokens.
@@ -13,19 +12,13 @@ SHARED = ["TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "REDIS_PREFIX", "SE
 
 @contextlib.contextmanager
 def another_app(app, **changes):
-    """An app like the session's but for `changes`, with its own engine and store.
-
-    Flask-Limiter keeps its storage on the one module-level `limiter` that
-    every app's init_app rebinds; the session app's is put back afterwards."""
-    saved = dict(limiter.__dict__)
+    """An app like the session's but for `changes`, with its own engine, store and rate limits."""
     other = create_app({**{key: app.config[key] for key in SHARED}, **changes})
     try:
         yield other
     finally:
         with other.app_context():
             db.engine.dispose()
-        limiter.__dict__.clear()
-        limiter.__dict__.update(saved)
 
 
 def closed_port() -> int:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from api import create_app
-from api.limits import limiter
+from api.limits import rate_limits
 from core import settings as core_settings
 from core.db import db
 from tests.fakes.wechat import FakeWechat
@@ -98,8 +98,7 @@ def _clean(app):
         _forget_redis_keys(app)
     else:
         store.__init__()
-    limiter.reset()
-    app.extensions.pop("linli.local_limits", None)
+    rate_limits(app).reset()  # this run's own counters only: the store's keys are under its prefix
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Code, Conflict, Invalid, NotFound
 from core.paging import Page, keyset_page
 from core.settings import Settings
 from orgs.models import Org
@@ -78,7 +78,7 @@ def register(*, user: User, real_name: str, phone: str, id_number: str | None = 
         existing = db.session.scalar(sa.select(VolunteerProfile).where(VolunteerProfile.user_id == user.id))
         if existing is not None:
             return existing, False
-        raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
+        raise Conflict(Code.ID_NUMBER_IN_USE, "该身份证号码已登记过志愿者")
     db.session.refresh(user, ["volunteer"])
     return profile, True
 
@@ -110,7 +110,7 @@ def update(*, profile: VolunteerProfile, real_name: str | None = None, phone: st
         with db.session.begin_nested():
             db.session.flush()
     except sa.exc.IntegrityError:
-        raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
+        raise Conflict(Code.ID_NUMBER_IN_USE, "该身份证号码已登记过志愿者")
     return profile
 
 
@@ -125,7 +125,7 @@ def _set_id_number(profile, id_number: str | None, settings: Settings) -> None:
         VolunteerProfile.id_number_fingerprint == fingerprint,
         VolunteerProfile.user_id != profile.user_id))
     if taken is not None:
-        raise Conflict("ID_NUMBER_IN_USE", "该身份证号码已登记过志愿者")
+        raise Conflict(Code.ID_NUMBER_IN_USE, "该身份证号码已登记过志愿者")
     # Sealed for this user: the ciphertext does not decrypt on another row.
     profile.id_number_cipher = id_numbers.encrypt(number, owner=f"user:{profile.user_id}", settings=settings)
     profile.id_number_fingerprint = fingerprint

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from api import examples
 from api.auth import current_user, login_required
-from api.limits import limiter, login_limits, per_user_limit
+from api.limits import login_limits, per_address_limit, per_user_limit
 from api.openapi import errors_doc
 from api.schemas.auth import (DevLoginIn, LoginIn, MePatchIn, PasswordChangeIn, RefreshIn, TokenPairOut,
                               UserOut, WechatLoginIn)
@@ -40,7 +40,7 @@ def login(body):
 
 @blp.route("/auth/wechat", methods=["POST"])
 @errors_doc("WECHAT_LOGIN_FAILED", "BAD_CREDENTIALS", "WECHAT_UNAVAILABLE")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@per_address_limit("RATELIMIT_LOGIN", "wechat")
 @blp.arguments(WechatLoginIn, example=examples.WECHAT_LOGIN_IN)
 @blp.response(200, TokenPairOut, example=examples.TOKEN_PAIR_OUT)
 def wechat_login(body):

@@ -333,14 +333,14 @@ def test_rate_limit_answer_says_when_to_retry(app, client, site, monkeypatch):
     assert 1 <= int(refused.headers["Retry-After"]) <= 61
 
 
-def test_checkin_goes_through_when_the_rate_limit_storage_is_down(client, site, monkeypatch):
-    from flask_limiter import Limiter
+def test_checkin_goes_through_when_the_rate_limit_storage_is_down(app, client, site, monkeypatch):
+    from api.limits import rate_limits
 
     class Unreachable:
         def hit(self, *args, **kwargs):
             raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(Limiter, "limiter", property(lambda self: Unreachable()))
+    monkeypatch.setattr(rate_limits(app), "shared", Unreachable())
     code = code_of(client, site["staff"], site["activity"]["id"])
     response = checkin(client, site["resident"], code)
     assert response.status_code == 200 and response.get_json()["first"] is True

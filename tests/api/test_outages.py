@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from api.limits import limiter
+from api.limits import rate_limits
 from core.db import db
 from tests.activity_support import code_of, frozen, make_activity, register  # noqa: F401
 from tests.app_support import another_app, closed_port
@@ -271,7 +271,7 @@ def test_a_redis_that_hangs_costs_no_request_a_5xx(app, actors):
     staff = actors.staff(tree["room_a"], "worker")
     with SilentServer() as silent, \
             another_app(app, REDIS_URL=f"redis://127.0.0.1:{silent.port}/0") as other:
-        pool = limiter.storage.storage.connection_pool.connection_kwargs
+        pool = rate_limits(other).storage.get_connection().connection_pool.connection_kwargs
         assert pool["socket_timeout"] and pool["socket_connect_timeout"]
         http = other.test_client()
         assert http.get(f"{API}/health").get_json()["redis"] is False

@@ -1,10 +1,11 @@
 """Per-user limits counted in the process first, then in the shared store."""
 import pytest
-from flask_limiter import Limiter
+from limits import parse as parse_limit
 
-from api.limits import LocalCounts
+from api.limits import LocalCounts, rate_limits
 from tests.activity_support import checkin
-from tests.support import assert_error
+from tests.conftest import TEST_REDIS_URL
+from tests.support import API, assert_error
 
 
 def test_local_counts_flush_past_the_allowance_and_block_until_the_window_ends():
@@ -31,7 +32,7 @@ def test_a_hammering_client_is_stopped_within_its_allowance(app, client, actors,
         def hit(self, *args, **kwargs):
             raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(Limiter, "limiter", property(lambda self: Unreachable()))
+    monkeypatch.setattr(rate_limits(app), "shared", Unreachable())
     assert_error(checkin(client, resident, "garbage"), 429, "RATE_LIMITED")
 
 
@@ -40,7 +41,7 @@ def test_another_process_sees_the_shared_count(app, client, actors, monkeypatch)
     resident = actors.resident()
     while checkin(client, resident, "garbage").status_code != 429:
         pass
-    app.extensions.pop("linli.local_limits")  # as a fresh worker process starts
+    monkeypatch.setattr(rate_limits(app), "local", LocalCounts())  # as a fresh worker process starts
     statuses = [checkin(client, resident, "garbage").status_code for _ in range(5)]
     assert statuses == [400, 400, 400, 429, 429]  # its own allowance, then the shared verdict
 
@@ -52,3 +53,89 @@ def test_small_limits_are_exact(app, client, actors, monkeypatch, limit):
     amount = int(limit.split()[0])
     statuses = [checkin(client, resident, "garbage").status_code for _ in range(amount + 2)]
     assert statuses == [400] * amount + [429, 429]
+
+
+class Unreachable:
+    """The shared counter while Redis is down: every call fails."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        return fail
+
+
+def _login(client, phone, password, ip="10.3.0.1"):
+    return client.post(f"{API}/auth/login", json={"phone": phone, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_with_the_store_down_limits_count_in_the_process_and_nothing_fails(app, client, actors, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "3 per minute")
+    worker = actors.staff(actors.tree()["room_a"], "worker", password="owners-pass-1")
+    limits = rate_limits(app)
+    monkeypatch.setattr(limits, "shared", Unreachable())
+    monkeypatch.setattr(limits.storage, "check", lambda: False)
+    statuses = [_login(client, worker.phone, "guess").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    assert_error(_login(client, worker.phone, "guess"), 429, "RATE_LIMITED")
+
+
+def test_the_store_is_asked_again_once_it_answers(app, client, actors, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "3 per minute")
+    worker = actors.staff(actors.tree()["room_a"], "worker", password="owners-pass-1")
+    limits = rate_limits(app)
+    real = limits.shared
+    monkeypatch.setattr(limits, "shared", Unreachable())
+    assert _login(client, worker.phone, "owners-pass-1").status_code == 200  # counted in the fallback
+    monkeypatch.setattr(limits, "shared", real)
+    monkeypatch.setattr(limits, "_retry_at", 0.0)  # the retry is due
+    assert _login(client, worker.phone, "owners-pass-1").status_code == 200
+    window = real.get_window_stats(parse_limit("3 per minute"), "login", "ip:10.3.0.1")
+    assert window.remaining == 2  # the store counted the second attempt
+
+
+def test_without_a_fallback_a_store_down_lets_requests_through(app, client, actors, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "1 per minute")
+    worker = actors.staff(actors.tree()["room_a"], "worker", password="owners-pass-1")
+    limits = rate_limits(app)
+    monkeypatch.setattr(limits, "shared", Unreachable())
+    monkeypatch.setattr(limits, "fallback", None)
+    monkeypatch.setattr(limits.storage, "check", lambda: False)
+    assert [_login(client, worker.phone, "owners-pass-1").status_code for _ in range(3)] == [200] * 3
+
+
+def test_the_wechat_sign_in_counts_per_address_and_answers_the_headers(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "2 per minute")
+    post = lambda ip: client.post(f"{API}/auth/wechat", json={}, environ_base={"REMOTE_ADDR": ip})  # noqa: E731
+    first = post("10.4.0.1")
+    assert first.status_code == 422
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == ("2", "1")
+    assert post("10.4.0.1").status_code == 422
+    refused = post("10.4.0.1")
+    assert_error(refused, 429, "RATE_LIMITED")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert post("10.4.0.2").status_code == 422  # another address has its own count
+
+
+def test_limits_can_be_switched_off(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN", "1 per minute")
+    monkeypatch.setattr(rate_limits(app), "enabled", False)
+    statuses = [client.post(f"{API}/auth/wechat", json={}).status_code for _ in range(3)]
+    assert statuses == [422] * 3
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis (TEST_REDIS_URL)")
+def test_resetting_forgets_only_this_apps_own_counters(app):
+    client = app.extensions["linli.kv"].client
+    foreign = "another-run:rl:LIMITER/login/ip:10.0.0.9/10/1/minute"
+    client.set(foreign, 5)
+    try:
+        limits = rate_limits(app)
+        limits.hit(parse_limit("10 per minute"), "login", "ip:10.0.0.9")
+        assert list(client.scan_iter(match=app.config["RATELIMIT_KEY_PREFIX"] + ":*"))
+        limits.reset()
+        assert list(client.scan_iter(match=app.config["RATELIMIT_KEY_PREFIX"] + ":*")) == []
+        assert client.get(foreign) is not None
+    finally:
+        client.delete(foreign)
