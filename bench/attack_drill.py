@@ -560,8 +560,9 @@ def drill_db_down(stand, http, now) -> Row:
     for op in ops + after:
         judge(op, row, outage if op in ops else Outage(designed_503=False))
     check_books(stand, row, cohort, acknowledged(ops + after), set(), set(), settled_answers(ops))
+    failed_after = sum(1 for op in after if op.bad or op.final is None or op.final.status_code >= 500)
     row.notes.append(f"PostgreSQL cut at the proxy for {DB_OUTAGE_SECONDS} s after 20% of {len(ops)} "
-                     f"operations; then {len(after)} more after it came back")
+                     f"operations; then {len(after)} more after it came back, {failed_after} of them failed")
     note_transport(row, ops + after)
     return row
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -113,7 +114,8 @@ def describe(method: str, url: str, response: requests.Response | None, note: st
     path = path.split("/", 1)[-1] if "/" in path else path
     if response is None:
         return f"{method} /{path}{note} -> no answer"
-    text = response.text[:160].replace("\n", " ")
+    text = re.sub(r'"(access|refresh)_token":\s*"[^"]+"', r'"\1_token":"…"', response.text)[:160]
+    text = text.replace("\n", " ")
     return f"{method} /{path}{note} -> {response.status_code} {text}"
 
 
@@ -305,6 +307,20 @@ class Stand:
         """gunicorn's stderr (tracebacks of 500s); kept after the run only if `keep_log`."""
         self.server_log_path = Path(f"/tmp/linli-attack-{self.run}-gunicorn.log")
         return open(self.server_log_path, "ab")
+
+    def causes_of_500s(self) -> dict[str, str]:
+        """request id → the first exception line of its traceback in the server's log."""
+        if self.server_log_path is None or not self.server_log_path.exists():
+            return {}
+        causes, current = {}, None
+        for line in self.server_log_path.read_text(errors="replace").splitlines():
+            marker = re.search(r"unexpected error, request (\w+)", line)
+            if marker:
+                current = marker.group(1)
+            elif current and re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Detected|Violation)\b.*", line):
+                causes[current] = line[:200]
+                current = None
+        return causes
 
     def healthy(self) -> bool:
         try:
