@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=",".join(PHASES), help="phases to run: matrix,fuzz,drill")
     parser.add_argument("--seed", type=int, default=20261201, help="schemathesis / hypothesis seed")
     parser.add_argument("--examples", type=int, default=20, help="schemathesis examples per run (operation and mode)")
-    parser.add_argument("--fuzz-seconds", type=float, default=60, help="time bound of each schemathesis actor")
+    parser.add_argument("--fuzz-seconds", type=float, default=90, help="time bound of each schemathesis actor")
     parser.add_argument("--max-failures", type=int, default=40, help="failures listed per row")
     args = parser.parse_args(argv)
     phases = [p.strip() for p in args.only.split(",") if p.strip()]

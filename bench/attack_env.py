@@ -10,6 +10,7 @@ started here is stopped by its own pid in `Stand.close()`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import select
@@ -254,13 +255,17 @@ class Stand:
         self.start_redis()
         self.proxy = TcpProxy(self.server.host if self.server.host != "localhost" else "127.0.0.1",
                               self.server.port or 5432)
-        subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                       env=self.direct_env(), check=True, capture_output=True, timeout=180)
         os.environ.update({k: v for k, v in self.direct_env().items()
                            if k in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "SECRET_KEY", "DEV_LOGIN")})
+        from flask_migrate import upgrade
+
         from api import create_app
 
-        self.app = create_app()
+        # In this process only (seeding): cheap password hashes; the server keeps the real cost.
+        self.app = create_app({"PASSWORD_HASH_FAST": True})
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        with self.app.app_context():
+            upgrade()
 
     def start_redis(self):
         self.redis_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,10 @@ district A. What is correct depends on the operation, per API.md:
 - `self` (the caller's own things: /me/..., registering oneself, redeeming with
   one's own points): without a valid token 401/403/404; with one, any non-5xx.
 
-Whatever the class, a response that contains one of district B's canaries (a
+After the loop, district B's state (its orgs, staff and their passwords, activities,
+check-in log, benefits, resident B's redemptions and points, ...) must be as before:
+each thing that changed counts as one wrong answer. Whatever the class, a response
+that contains one of district B's canaries (a
 volunteer's real name, full phone or ID number, a pickup code, a draft's title,
 a kiosk token) is wrong, and any 5xx (other than WeChat's by-design 503) counts
 as 5xx. An operation of the OpenAPI that the plan below does not know is still
@@ -26,8 +29,10 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 import jwt
+import sqlalchemy as sa
 
 from attack_env import Row, describe, is_envelope
 
@@ -231,6 +236,54 @@ def fill(path: str, params: dict) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(params[m.group(1)]), path)
 
 
+def snapshot(app, world) -> dict:
+    """District B's state that no refused request may change (the caller's own
+    registrations and redemptions aside, which only add rows of their own)."""
+    from activities.models import Activity, CheckinLog, KioskLink
+    from core.db import db
+    from orgs.models import Org, StaffRole
+    from points.benefits_models import Benefit, Redemption
+    from points.models import Account, Transfer
+    from volunteers.models import CalendarDay, User, VolunteerProfile
+
+    i = world.ids
+    with app.app_context():
+        b_orgs = db.session.scalars(sa.select(Org.id).where(
+            Org.path.startswith(db.session.get(Org, i["district_b"]).path))).all()
+        state = {
+            "orgs under district B": sorted(b_orgs),
+            "staff roles in district B": sorted(db.session.execute(sa.select(
+                StaffRole.user_id, StaffRole.org_id, StaffRole.role).where(StaffRole.org_id.in_(b_orgs))).all()),
+            "passwords of B's staff": sorted(db.session.execute(sa.select(User.id, User.password_hash).where(
+                User.id.in_([i["worker_b1"], i["admin_b"], i["admin_b1"]]))).all()),
+            "B's volunteer profile": db.session.execute(sa.select(
+                VolunteerProfile.status, VolunteerProfile.real_name).where(
+                VolunteerProfile.id == i["profile_b"])).one(),
+            "B's activities": sorted(db.session.execute(sa.select(
+                Activity.id, Activity.status, Activity.title, Activity.starts_at, Activity.capacity,
+                Activity.code_secret, Activity.settled_at).where(Activity.org_id == i["room_b1"])).all()),
+            "B's check-in log": db.session.scalar(sa.select(sa.func.count()).select_from(CheckinLog).where(
+                CheckinLog.activity_id.in_([i["activity_ended"], i["activity_b"]]),
+                CheckinLog.actor_id.not_in([i["worker_b1"]]))),
+            "B's kiosk link": db.session.scalar(sa.select(KioskLink.revoked_at).where(
+                KioskLink.id == i["kiosk_link_b"])),
+            "B's benefits": sorted(db.session.execute(sa.select(
+                Benefit.id, Benefit.status, Benefit.cost, Benefit.stock_received, Benefit.name).where(
+                Benefit.org_id == i["room_b1"])).all()),
+            "resident B's redemptions": sorted(db.session.execute(sa.select(
+                Redemption.id, Redemption.status, Redemption.correction_transfer_id).where(
+                Redemption.user_id == i["resident_b"])).all()),
+            "resident B's points": db.session.execute(sa.select(Account.balance, Account.held).where(
+                Account.user_id == i["resident_b"])).one(),
+            "reversals of B's transfers": db.session.scalar(sa.select(sa.func.count()).select_from(Transfer).where(
+                Transfer.reverses_id == i["transfer_resident_b"])),
+            "calendar 2027": db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay).where(
+                CalendarDay.day >= date(2027, 1, 1), CalendarDay.day < date(2028, 1, 1))),
+        }
+        db.session.remove()
+    return state
+
+
 def run_matrix(stand, http, world, now, deadline) -> Row:
     import time
 
@@ -253,6 +306,7 @@ def run_matrix(stand, http, world, now, deadline) -> Row:
     actors = {"no token": None, "resident of A": world.tokens["resident_a"],
               "worker of room A1": world.tokens["worker_a1"], "admin of district A": world.tokens["admin_a"]}
     actors.update(forged_tokens(world, stand, now))
+    before = snapshot(stand.app, world)
     for op in ops:
         for case in known.get(op, []):
             for actor, token in actors.items():
@@ -271,13 +325,18 @@ def run_matrix(stand, http, world, now, deadline) -> Row:
                 label = f" [{case.label}]" if case.label else ""
                 row.count(verdict, f"{actor}: " + describe(case.method, stand.base + url_path, response,
                                                            label) + (f" — {why}" if why else ""))
+    after = snapshot(stand.app, world)
+    for name in before:
+        row.count("refused" if before[name] == after[name] else "wrong",
+                  f"refused or not, the attacks changed {name}: {before[name]} -> {after[name]}")
     extra_cases(stand, http, world, now, row)
     if unplanned:
         row.notes.append("operations not in the kit's plan (tried as staff-only): " + "; ".join(unplanned))
     if stale:
         row.notes.append("planned operations missing from the OpenAPI: " + "; ".join(stale))
-    row.notes.append(f"{len(ops)} operations × {len(actors)} actors "
-                     f"(no token, forged alg=none, forged key, resident/worker/admin of district A)")
+    row.notes.append(f"{len(ops)} operations × {len(actors)} actors (no token, forged alg=none, forged "
+                     f"key, resident/worker/admin of district A), then {len(before)} checks that district "
+                     f"B's state is unchanged, then 4 multi-step or in-scope cases")
     return row
 
 
