@@ -263,9 +263,12 @@ class Stand:
 
         # In this process only (seeding): cheap password hashes; the server keeps the real cost.
         self.app = create_app({"PASSWORD_HASH_FAST": True})
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        with self.app.app_context():
-            upgrade()
+        logging.disable(logging.INFO)  # alembic's own log configuration would print every step
+        try:
+            with self.app.app_context():
+                upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
 
     def start_redis(self):
         self.redis_dir.mkdir(parents=True, exist_ok=True)
@@ -349,12 +352,23 @@ class Stand:
                 found.append(int(entry))
         return sorted(found)
 
-    def kill_worker(self) -> int | None:
-        """SIGKILL one gunicorn worker (the master starts a new one)."""
+    @staticmethod
+    def cpu_ticks(pid: int) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0
+        return int(fields[11]) + int(fields[12])
+
+    def kill_worker(self, since: dict | None = None) -> int | None:
+        """SIGKILL one gunicorn worker (the master starts a new one): with `since`
+        (pid → CPU ticks at some moment), the one that has worked most since then."""
         pids = self.worker_pids()
         if not pids:
             return None
         victim = pids[0]
+        if since is not None:
+            victim = max(pids, key=lambda pid: self.cpu_ticks(pid) - since.get(pid, 0))
         os.kill(victim, signal.SIGKILL)
         return victim
 
