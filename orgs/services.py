@@ -140,6 +140,9 @@ def check_staff_action(*, actor, staff_role: StaffRole, action: str) -> None:
         raise ValueError(action)
     require(actor, "manage", staff_role.org)
     target = db.session.get(User, staff_role.user_id)
+    if staff_role.id not in {role.id for role in target.roles}:
+        # Removed since it was read (a concurrent removal): gone, not forbidden.
+        raise NotFound("staff", "该机构没有这名工作人员")
     if target.id == actor.id:
         raise Forbidden("不能对自己的账号执行此操作（修改自己的密码请用“修改密码”）", reason="self")
     if not may_act_for(actor, target.roles):

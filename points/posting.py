@@ -243,7 +243,10 @@ def move_many(transfers: list[tuple[int, int, int, int]], now) -> None:
     if not transfers:  # (an empty executemany would insert one row of defaults)
         return
     ids = sorted({account for _, debit, credit, _ in transfers for account in (debit, credit)})
-    locked = _ACCOUNT_STATE.with_for_update() if db.session.get_bind().dialect.name == "postgresql" \
+    # FOR NO KEY UPDATE, not FOR UPDATE: the transfers just inserted hold key-share
+    # locks on these accounts (their foreign keys), and so do other settlements'
+    # of the same org; a FOR UPDATE would wait on theirs while they wait on ours.
+    locked = _ACCOUNT_STATE.with_for_update(key_share=True) if db.session.get_bind().dialect.name == "postgresql" \
         else _ACCOUNT_STATE
     state = {row.id: [row.balance, row.chain_head] for row in db.session.execute(locked, {"ids": ids})}
     entries = []

@@ -112,9 +112,8 @@ def test_the_engine_hides_bound_parameters(app, ctx):
 
 
 def test_the_engine_hides_bound_parameters_whatever_the_configuration(app):
-    with another_app(app, SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": False}) as other:
-        with other.app_context():
-            assert db.engine.hide_parameters is True
+    with another_app(app, SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": False}) as other, other.app_context():
+        assert db.engine.hide_parameters is True
 
 
 def test_an_unexpected_database_error_is_logged_without_personal_data(app, caplog, monkeypatch):

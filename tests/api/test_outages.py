@@ -20,6 +20,7 @@ from tests.conftest import ON_POSTGRES, TEST_REDIS_URL
 from tests.fakes.tcp_proxy import SilentServer, TcpProxy
 from tests.support import API, assert_error
 
+
 def assert_unavailable(response, down=("database",)):
     error = assert_error(response, 503, "SERVICE_UNAVAILABLE")
     assert int(response.headers["Retry-After"]) > 0

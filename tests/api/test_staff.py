@@ -20,7 +20,8 @@ def test_list_staff_shows_people_with_masked_phones(client, actors):
     station_worker = actors.staff(tree["station"], "worker")
     # A volunteer added as staff shows their real name, not their nickname.
     volunteer = actors.resident(volunteer=True)
-    assert client.patch(f"{API}/me", headers=volunteer.headers, json={"phone": "13612340000"}).status_code == 200
+    patched = client.patch(f"{API}/me", headers=volunteer.headers, json={"phone": "13612340000"})
+    assert patched.status_code == 200
     assert client.post(f"{API}/orgs/{tree['room_a']}/staff", headers=station_admin.headers,
                        json={"phone": "13612340000", "name": "x", "password": "password-1",
                              "role": "worker"}).status_code == 201
@@ -114,7 +115,8 @@ def _call(client, method, url, person, body=None):
     return client.delete(url, headers=headers)
 
 
-ROUTES = [("POST", "/password", {"new_password": "short"}), ("DELETE", "", None), ("DELETE", "/sessions", None)]
+ROUTES = [("POST", "/password", {"new_password": "short"}), ("DELETE", "", None),
+          ("DELETE", "/sessions", None)]
 
 
 @pytest.mark.parametrize("method,suffix,bad_body", ROUTES, ids=["reset", "remove", "sessions"])

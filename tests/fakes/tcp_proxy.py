@@ -59,7 +59,7 @@ class TcpProxy:
         while not self._stopping.is_set():
             try:
                 client, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -131,7 +131,7 @@ class SilentServer:
         while not self._stopping.is_set():
             try:
                 client, _ = self._listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             self.accepted += 1
             timer = threading.Timer(self.hold_seconds, self._close, args=(client,))
