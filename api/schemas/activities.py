@@ -8,7 +8,7 @@ from api.settings import current_settings
 
 from core import qr
 
-from .common import Instant, QueryId, StrictInteger, Text
+from .common import DeviceInstant, Instant, QueryId, StrictInteger, Text
 
 
 class Number(fields.Float):
@@ -173,7 +173,7 @@ class ScanFields(Schema):
                            metadata={"description": "in 签到，out 签退"})
     device_id = Text(max_len=200, required=False, blank=True, load_default=None,
                      metadata={"description": "扫码设备的标识（记入签到日志）"})
-    client_time = Instant(load_default=None, metadata={"description": "客户端的时间（仅记入日志，不作判断）"})
+    client_time = DeviceInstant(load_default=None, metadata={"description": "客户端的时间（仅记入日志，不作判断；无法识别的时间记为空）"})
 
 
 class CheckinIn(ScanFields):

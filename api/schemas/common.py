@@ -44,6 +44,21 @@ class Instant(fields.DateTime):
         return value.astimezone(local_zone()).isoformat()
 
 
+class DeviceInstant(Instant):
+    """A device's own clock, kept in the log and never judged: an old phone whose
+    clock reset to 1970 must still check its owner in, so a well-formed time
+    outside the sane years is dropped (None) instead of refused. A malformed
+    value is still a client bug (422)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as error:
+            if error.messages == [INSTANT_PROBLEM]:
+                return None
+            raise
+
+
 # Ids and counts are 32-bit columns (INT_LIMIT): a larger number would overflow
 # the database driver (a 500), so it is refused as input instead.
 

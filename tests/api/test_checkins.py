@@ -80,6 +80,15 @@ def test_self_checkin_then_out_idempotent_and_logged(app, client, site, frozen):
     assert registrations[0]["checked_out_at"] == out["checked_out_at"]
 
 
+def test_a_phone_whose_clock_is_wrong_still_checks_in(app, client, site, frozen):
+    """The device's time is only logged: a clock reset to 1970 is dropped, not refused."""
+    code = code_of(client, site["staff"], site["activity"]["id"])
+    response = checkin(client, site["resident"], code, client_time="1970-01-01T08:00:00+08:00")
+    assert response.status_code == 200 and response.get_json()["first"] is True
+    with app.app_context():
+        assert db.session.scalar(sa.select(CheckinLog.client_at)) is None
+
+
 def _tamper(code: str) -> str:
     raw = bytearray(base64.urlsafe_b64decode(code + "=" * (-len(code) % 4)))
     raw[-1] ^= 0x40
