@@ -100,7 +100,7 @@ def run_fuzz(stand, name: str, token: str, *, seed: int, examples: int, seconds:
                 response = case.call(base_url=stand.base, session=session, headers=headers,
                                      timeout=HTTP_TIMEOUT)
             except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL,
-                    UnicodeError) as exc:
+                    UnicodeError):
                 stats["unsendable"] += 1  # the client library refuses to send it: not the server's
                 return
             except requests.RequestException as exc:

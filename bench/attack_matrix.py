@@ -72,6 +72,7 @@ def plan(world, now) -> dict[tuple[str, str], list[Case]]:
     # public
     add("GET", v + "/health", PUBLIC)
     add("GET", v + "/ping", PUBLIC)
+    add("GET", v + "/meta/enums", PUBLIC)
     add("POST", v + "/auth/login", PUBLIC, body={"phone": world.phones["victim_b"], "password": "guess-1234"})
     add("POST", v + "/auth/wechat", PUBLIC, body={"code": "attack-code"})
     add("POST", v + "/auth/dev", PUBLIC, body={"openid": "attack"})

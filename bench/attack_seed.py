@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from stdnum.cn import ric
@@ -42,6 +41,7 @@ def seed(app, now) -> World:
     from activities.checkin import Scan, manual_checkin
     from activities.models import Registration
     from api.tokens import encode_access
+    from core import settings as core_settings
     from core.db import db
     from core.passwords import hash_password
     from orgs.models import Org, StaffRole
@@ -52,6 +52,7 @@ def seed(app, now) -> World:
 
     world = World()
     run = uuid.uuid4().hex[:6]
+    settings = core_settings.of(app)
     with app.app_context():
         city = ensure_city(name="武汉市", now=now)
         orgs = {"city": city}
@@ -103,7 +104,7 @@ def seed(app, now) -> World:
             if volunteer is not None:
                 real_name, phone, serial = volunteer
                 profiles.register(user=user, real_name=real_name, phone=phone,
-                                  id_number=id_number(serial) if serial is not None else None, now=now)
+                                  id_number=id_number(serial) if serial is not None else None, now=now, settings=settings)
             people[key] = user
 
         resident("resident_a", "room_a1")
@@ -164,8 +165,7 @@ def seed(app, now) -> World:
         upcoming_reg = db.session.scalar(sa.select(Registration.id).where(
             Registration.activity_id == upcoming.id, Registration.user_id == people["resident_b"].id))
         world.ids["registration_b"] = upcoming_reg
-        settlement.settle(actor=worker, activity=done, adjustments=[], now=now, daily_cap=None,
-                          zone=ZoneInfo("Asia/Shanghai"))
+        settlement.settle(actor=worker, activity=done, adjustments=[], now=now, settings=settings)
         link, token = kiosk.create_link(actor=worker, activity=upcoming, now=now)
         world.ids["kiosk_link_b"] = link.id
         world.canaries["kiosk token"] = token
@@ -181,7 +181,7 @@ def seed(app, now) -> World:
         world.ids.update(benefit_b=gift.id, benefit_b_local=local.id)
         for key in ("reserved", "fulfilled", "spare"):
             made, _ = redemption.redeem(actor=people["resident_b"], benefit=gift,
-                                        idempotency_key=f"seed-{key}", now=now)
+                                        idempotency_key=f"seed-{key}", now=now, settings=settings)
             world.ids[f"redemption_{key}"] = made.id
             world.codes[key] = made.code
             world.canaries[f"pickup code {key}"] = made.code
