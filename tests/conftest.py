@@ -4,6 +4,7 @@ TEST_REDIS_URL is set, under a prefix of this run's own; a fake WeChat server.
 
 Tables are emptied after each test, so tests never see each other's rows.
 """
+import copy
 import os
 import uuid
 
@@ -99,6 +100,16 @@ def _clean(app):
         store.__init__()
     limiter.reset()
     app.extensions.pop("linli.local_limits", None)
+
+
+@pytest.fixture
+def limiter_restored():
+    """For a test that starts another app: create_app() points the one
+    module-level Flask-Limiter at that app's storage; this puts it back."""
+    saved = {name: copy.copy(value) for name, value in vars(limiter).items()}
+    yield
+    vars(limiter).clear()
+    vars(limiter).update(saved)
 
 
 @pytest.fixture
