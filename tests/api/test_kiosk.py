@@ -94,6 +94,8 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
     monkeypatch.setitem(app.config, "CODE_PERIOD_SECONDS", 2)
     tree = actors.tree()
     staff = actors.staff(tree["room_a"], "worker")
+    # The real clock, running: the screen must see codes rotate. The activity
+    # starts in 10 minutes, so check-in is open for the whole test.
     activity = make_activity(client, staff, tree["room_a"], clock.now())
     residents = [actors.resident() for _ in range(2)]
     for person in residents:
