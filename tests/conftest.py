@@ -93,11 +93,15 @@ def _clean(app):
     with app.app_context():
         db.session.rollback()
         _empty_tables()
-    store = app.extensions["linli.kv"]
+    reset_stores(app)
+
+
+def reset_stores(app):
+    """Forgets what the test left in the key-value store and the rate limiter."""
     if TEST_REDIS_URL:
         _forget_redis_keys(app)
     else:
-        store.__init__()
+        app.extensions["linli.kv"].__init__()
     limiter.reset()
     app.extensions.pop("linli.local_limits", None)
 

@@ -50,3 +50,21 @@ def test_redis_store_keeps_values_under_its_prefix_for_whole_seconds():
         assert 0 < store.client.ttl(prefix + "k") <= 1
     finally:
         store.client.delete(prefix + "k")
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs TEST_REDIS_URL")
+def test_the_cleanup_after_each_test_forgets_this_runs_keys_only(app):
+    """Other runs (another developer's suite, a benchmark) share the Redis:
+    their rate-limit counts must survive this run's cleanup."""
+    from tests.conftest import reset_stores
+
+    client = app.extensions["linli.kv"].client
+    ours = f"LIMITS:LIMITER/{app.config['RATELIMIT_KEY_PREFIX']}/user:1/RATELIMIT_CHECKIN/1/1/minute"
+    theirs = "LIMITS:LIMITER/linli-test-another-run:rl/user:1/RATELIMIT_CHECKIN/1/1/minute"
+    try:
+        for key in (ours, theirs):
+            client.set(key, 1, ex=60)
+        reset_stores(app)
+        assert (client.get(ours), client.get(theirs)) == (None, "1")
+    finally:
+        client.delete(ours, theirs)
