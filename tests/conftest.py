@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from api import create_app
+from api.config import STATIC
 from api.limits import limiter
 from core.db import db
 from tests.fakes.wechat import FakeWechat
@@ -23,6 +24,9 @@ RUN_ID = uuid.uuid4().hex[:10]
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 ON_POSTGRES = bool(TEST_DATABASE_URL)
+# Flask-Limiter's keys in Redis start with this instead of its default "LIMITS",
+# so that resetting the limiter (after each test) empties this run's counts only.
+LIMITS_PREFIX = f"linli-test-{RUN_ID}-limits"
 
 
 def _postgres_database():
@@ -58,6 +62,8 @@ def app(tmp_path_factory, wechat):
         "WECHAT_TIMEOUT_SECONDS": 0.5,
         "RATELIMIT_LOGIN": "10000 per minute",
         "RATELIMIT_CHECKIN": "10000 per minute",
+        **({"RATELIMIT_STORAGE_OPTIONS": {**STATIC.get("RATELIMIT_STORAGE_OPTIONS", {}),
+                                          "key_prefix": LIMITS_PREFIX}} if TEST_REDIS_URL else {}),
     })
     with app.app_context():
         upgrade()
@@ -69,11 +75,13 @@ def app(tmp_path_factory, wechat):
 
 
 def _forget_redis_keys(app):
+    """This run's keys: the store's (under REDIS_PREFIX) and the limiter's."""
     if TEST_REDIS_URL:
-        store = app.extensions["linli.kv"]
-        keys = list(store.client.scan_iter(match=app.config["REDIS_PREFIX"] + "*"))
+        client = app.extensions["linli.kv"].client
+        keys = [key for pattern in (app.config["REDIS_PREFIX"] + "*", LIMITS_PREFIX + ":*")
+                for key in client.scan_iter(match=pattern)]
         if keys:
-            store.client.delete(*keys)
+            client.delete(*keys)
 
 
 def _empty_tables():

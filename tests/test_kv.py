@@ -56,11 +56,16 @@ def test_redis_store_keeps_values_under_its_prefix_for_whole_seconds():
 def test_the_cleanup_after_each_test_forgets_this_runs_keys_only(app):
     """Other runs (another developer's suite, a benchmark) share the Redis:
     their rate-limit counts must survive this run's cleanup."""
-    from tests.conftest import reset_stores
+    from limits.storage import RedisStorage
 
-    client = app.extensions["linli.kv"].client
-    ours = f"LIMITS:LIMITER/{app.config['RATELIMIT_KEY_PREFIX']}/user:1/RATELIMIT_CHECKIN/1/1/minute"
-    theirs = "LIMITS:LIMITER/linli-test-another-run:rl/user:1/RATELIMIT_CHECKIN/1/1/minute"
+    from api.limits import limiter
+    from tests.conftest import LIMITS_PREFIX, reset_stores
+
+    storage, client = limiter.limiter.storage, app.extensions["linli.kv"].client
+    assert isinstance(storage, RedisStorage)
+    ours = storage.prefixed_key(f"LIMITER/{app.config['RATELIMIT_KEY_PREFIX']}/user:1/x/1/1/minute")
+    theirs = "LIMITS:LIMITER/linli-test-another-run:rl/user:1/x/1/1/minute"  # Flask-Limiter's default prefix
+    assert ours.startswith(LIMITS_PREFIX + ":")
     try:
         for key in (ours, theirs):
             client.set(key, 1, ex=60)
