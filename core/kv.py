@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 class MemoryStore:
     """Thread-safe, single-process stand-in with the same methods as `RedisStore`."""
 
-    def __init__(self):
+    def __init__(self, monotonic=time.monotonic):
         self._lock = threading.Lock()
         self._values: dict[str, tuple[str, float | None]] = {}
+        self._monotonic = monotonic
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -33,7 +34,7 @@ class MemoryStore:
             if item is None:
                 return None
             value, expires = item
-            if expires is not None and expires <= time.monotonic():
+            if expires is not None and expires <= self._monotonic():
                 del self._values[key]
                 return None
             return value
@@ -41,7 +42,7 @@ class MemoryStore:
     def set(self, key: str, value: str, ex: float | None = None) -> bool:
         """Stores `value` under `key`, for `ex` seconds if given."""
         with self._lock:
-            self._values[key] = (str(value), time.monotonic() + ex if ex else None)
+            self._values[key] = (str(value), self._monotonic() + ex if ex else None)
             return True
 
     def ping(self) -> bool:

@@ -18,10 +18,9 @@ class FakeMonotonic:
         return self.now
 
 
-def test_memory_store_keeps_a_value_until_it_expires(monkeypatch):
+def test_memory_store_keeps_a_value_until_it_expires():
     clock = FakeMonotonic()
-    monkeypatch.setattr(kv.time, "monotonic", clock)
-    store = kv.MemoryStore()
+    store = kv.MemoryStore(monotonic=clock)
     assert store.get("k") is None
     assert store.set("k", 1, ex=30) is True and store.set("forever", "v") is True
     clock.now += 29.9
