@@ -1,13 +1,17 @@
 """A small key-value interface over Redis, with an in-process substitute.
 
-Redis holds only what may be lost (caches, counters, leaderboards). So every
-call here degrades instead of failing: when Redis is unreachable a read is a
-miss and a write is dropped, and the caller carries on from the database.
-With no `REDIS_URL` the in-process `MemoryStore` serves (one process only).
+Redis holds only what may be lost, so every call here degrades instead of
+failing: when Redis is unreachable a read is a miss and a write is dropped,
+and the caller carries on from the database. With no `REDIS_URL` the
+in-process `MemoryStore` serves (one process only).
+
+Rate-limit counters are not kept here: Flask-Limiter keeps them in its own
+storage, at the same `REDIS_URL` (api/limits.py).
 """
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -19,58 +23,27 @@ log = logging.getLogger(__name__)
 class MemoryStore:
     """Thread-safe, single-process stand-in with the same methods as `RedisStore`."""
 
-    def __init__(self):
+    def __init__(self, monotonic=time.monotonic):
         self._lock = threading.Lock()
-        self._values: dict[str, tuple[object, float | None]] = {}
-        self._zsets: dict[str, dict[str, float]] = {}
-
-    def _live(self, key):
-        item = self._values.get(key)
-        if item is None:
-            return None
-        value, expires = item
-        if expires is not None and expires <= time.monotonic():
-            del self._values[key]
-            return None
-        return value
+        self._values: dict[str, tuple[str, float | None]] = {}
+        self._monotonic = monotonic
 
     def get(self, key: str) -> str | None:
         with self._lock:
-            return self._live(key)
+            item = self._values.get(key)
+            if item is None:
+                return None
+            value, expires = item
+            if expires is not None and expires <= self._monotonic():
+                del self._values[key]
+                return None
+            return value
 
-    def set(self, key: str, value: str, ex: float | None = None, nx: bool = False) -> bool:
+    def set(self, key: str, value: str, ex: float | None = None) -> bool:
+        """Stores `value` under `key`, for `ex` seconds if given."""
         with self._lock:
-            if nx and self._live(key) is not None:
-                return False
-            self._values[key] = (str(value), time.monotonic() + ex if ex else None)
+            self._values[key] = (str(value), self._monotonic() + ex if ex else None)
             return True
-
-    def incr(self, key: str, ex: float | None = None) -> int:
-        """Add one; the expiry is set when the counter is created."""
-        with self._lock:
-            current = self._live(key)
-            if current is None:
-                self._values[key] = ("1", time.monotonic() + ex if ex else None)
-                return 1
-            value, expires = self._values[key]
-            self._values[key] = (str(int(value) + 1), expires)
-            return int(value) + 1
-
-    def delete(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._values.pop(key, None)
-                self._zsets.pop(key, None)
-
-    def zincrby(self, key: str, amount: float, member: str) -> None:
-        with self._lock:
-            zset = self._zsets.setdefault(key, {})
-            zset[member] = zset.get(member, 0) + amount
-
-    def ztop(self, key: str, count: int) -> list[tuple[str, float]]:
-        with self._lock:
-            items = self._zsets.get(key, {}).items()
-            return sorted(items, key=lambda kv: (-kv[1], kv[0]))[:count]
 
     def ping(self) -> bool:
         return True
@@ -85,9 +58,6 @@ class RedisStore:
         )
         self.prefix = prefix
 
-    def _k(self, key):
-        return self.prefix + key
-
     def _safe(self, default, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
@@ -96,30 +66,12 @@ class RedisStore:
             return default
 
     def get(self, key):
-        return self._safe(None, self.client.get, self._k(key))
+        return self._safe(None, self.client.get, self.prefix + key)
 
-    def set(self, key, value, ex=None, nx=False):
-        return bool(self._safe(False, self.client.set, self._k(key), value, ex=ex, nx=nx))
-
-    def incr(self, key, ex=None):
-        def run():
-            pipe = self.client.pipeline()
-            pipe.incr(self._k(key))
-            if ex:
-                pipe.expire(self._k(key), int(ex), nx=True)
-            return pipe.execute()[0]
-
-        return self._safe(0, run)
-
-    def delete(self, *keys):
-        if keys:
-            self._safe(None, self.client.delete, *[self._k(k) for k in keys])
-
-    def zincrby(self, key, amount, member):
-        self._safe(None, self.client.zincrby, self._k(key), amount, member)
-
-    def ztop(self, key, count):
-        return self._safe([], self.client.zrevrange, self._k(key), 0, count - 1, withscores=True)
+    def set(self, key, value, ex=None):
+        # Redis takes whole seconds only (a float is refused): round up.
+        ex = math.ceil(ex) if ex else None
+        return bool(self._safe(False, self.client.set, self.prefix + key, value, ex=ex))
 
     def ping(self):
         return bool(self._safe(False, self.client.ping))

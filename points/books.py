@@ -73,18 +73,20 @@ def _stock_lines(org: Org) -> list[dict]:
 
 
 def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
-    """Points flows of the org subtree over [since, until) (until defaults to
-    now), points currently held by open reservations of its benefits, the
-    outstanding balance at `until` (issued − returned − expired − redeemed + corrected,
-    all time), and a stock line per benefit (all time).
+    """Points flows of the org subtree over [since, until) (without `until`:
+    everything since `since`, reported as until `now`), points currently held
+    by open reservations of its benefits, the outstanding balance at `until`
+    (issued − returned − expired − redeemed + corrected, all time), and a
+    stock line per benefit (all time).
 
     Raises FORBIDDEN unless the actor is staff of the org or above;
     VALIDATION_ERROR when `until` is not after `since`.
     """
     require(actor, "operate", org)
-    until = until or now
-    if since is not None and until <= since:
+    if since is not None and (until or now) <= since:
         raise Invalid({"to": ["须晚于 from"]})
+    # Without `to` the books run to now with no upper bound: what was posted
+    # at this very instant, or by a server whose clock is a little ahead, counts.
     period = flows(org, since, until)
     to_date = flows(org, None, until)
     held = db.session.scalar(
@@ -94,6 +96,6 @@ def summary(*, actor, org: Org, since=None, until=None, now) -> dict:
         .where(Hold.status == HOLD_OPEN, Org.under(org.path)))
     outstanding = (to_date["issued"] - to_date["returned"] - to_date["expired"] - to_date["redeemed"]
                    + to_date["corrected"])
-    return {"org_id": org.id, "since": since, "until": until,
+    return {"org_id": org.id, "since": since, "until": until or now,
             "points": {**period, "held": int(held), "outstanding": outstanding},
             "stock": _stock_lines(org)}

@@ -10,7 +10,12 @@ from tests.support import API
 class FrozenClock:
     """Replaces `core.clock.now` so views and services see a time the test sets.
 
-    Tests move it by a few minutes at most: JWTs are checked against the real clock."""
+    Tokens are checked by PyJWT against the real clock, not this one: a token
+    made before the clock moves stays valid wherever it moves (the tests that
+    expire reservations move it days ahead), but one made while it stands in
+    the real clock's future is "not yet valid", and one made while it stands
+    more than its lifetime in the past has expired. So make people (their
+    tokens) first, then move the clock."""
 
     def __init__(self, start: datetime):
         self.current = start

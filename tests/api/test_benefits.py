@@ -3,14 +3,14 @@ from datetime import timedelta
 
 import pytest
 
-from core import clock
 from points import benefits as benefit_service
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.benefit_support import give_points, make_benefit, redeem
 from tests.support import API, assert_error
 
 
 @pytest.fixture
-def room(actors):
+def room(actors, frozen):  # noqa: F811  every test here runs on the frozen clock
     tree = actors.tree()
     return {"tree": tree, "id": tree["room_a"], "worker": actors.staff(tree["room_a"], "worker")}
 
@@ -88,9 +88,9 @@ def test_get_one_and_unknown(client, room):
     assert_error(client.get(f"{API}/benefits/999999"), 404, "NOT_FOUND")
 
 
-def test_list_hides_withdrawn_and_out_of_window_from_residents(client, actors, room):
+def test_list_hides_withdrawn_and_out_of_window_from_residents(client, actors, room, frozen):
     worker = room["worker"]
-    now = clock.now()
+    now = frozen.current
     on_offer = make_benefit(client, worker, room["id"], name="在售")
     withdrawn = make_benefit(client, worker, room["id"], name="已下架")
     client.post(f"{API}/benefits/{withdrawn['id']}/withdraw", headers=worker.headers)
@@ -165,8 +165,8 @@ def test_withdraw_stops_new_redemptions(client, app, actors, room):
     assert_error(redeem(client, volunteer, created["id"]), 409, "BENEFIT_UNAVAILABLE")
 
 
-def test_outside_the_window_is_unavailable(client, app, actors, room):
-    now = clock.now()
+def test_outside_the_window_is_unavailable(client, app, actors, room, frozen):
+    now = frozen.current
     later = make_benefit(client, room["worker"], room["id"],
                          available_from=(now + timedelta(days=1)).isoformat())
     volunteer = actors.resident()

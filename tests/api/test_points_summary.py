@@ -1,21 +1,21 @@
 """The room's books: GET /orgs/{id}/points/summary, and goods that match them (账物相符)."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from api import demo
-from core import clock
 from core import settings as core_settings
 from core.db import db
 from points.benefits_models import Benefit
 from points.verify import verify
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.benefit_support import give_points, make_benefit, redeem
 from tests.support import API, assert_error
 
 
 @pytest.fixture
-def room(actors):
+def room(actors, frozen):  # noqa: F811  every test here runs on the frozen clock
     tree = actors.tree()
     return {"tree": tree, "id": tree["room_a"], "worker": actors.staff(tree["room_a"], "worker")}
 
@@ -26,7 +26,7 @@ def summary(client, staff, org_id, query=""):
     return response.get_json()
 
 
-def test_points_and_stock_add_up(client, app, actors, room, monkeypatch):
+def test_points_and_stock_add_up(client, app, actors, room, frozen):
     worker = room["worker"]
     station_staff, room_b_staff = actors.staff(room["tree"]["station"]), actors.staff(room["tree"]["room_b"])
     benefit = make_benefit(client, worker, room["id"], cost=30, stock=5)
@@ -54,7 +54,7 @@ def test_points_and_stock_add_up(client, app, actors, room, monkeypatch):
     assert line["received"] - line["fulfilled"] - line["reserved"] == line["left"]
 
     # the reservation still open expires: held goes to 0, stock comes back
-    monkeypatch.setattr(clock, "now", lambda real=clock.now: real() + timedelta(days=8))
+    frozen.advance(days=8)
     app.test_cli_runner().invoke(args=["redemptions", "expire"])
     books = summary(client, worker, room["id"])
     assert books["points"]["held"] == 0
@@ -67,19 +67,23 @@ def test_points_and_stock_add_up(client, app, actors, room, monkeypatch):
         assert verify()[0] == []
 
 
-def test_a_date_range_bounds_the_flows_not_the_outstanding(client, app, actors, room):
+def test_a_date_range_bounds_the_flows_not_the_outstanding(client, app, actors, room, frozen):
     person = actors.resident()
     give_points(app, person.id, room["id"], 50)
-    tomorrow = (clock.now() + timedelta(days=1)).isoformat().replace("+", "%2B")
+    tomorrow = (frozen.current + timedelta(days=1)).isoformat().replace("+", "%2B")
     # `to` defaults to now, so a range starting tomorrow is empty: refused
     assert_error(client.get(f"{API}/orgs/{room['id']}/points/summary?from={tomorrow}",
                             headers=room["worker"].headers), 422, "VALIDATION_ERROR")
-    later = (clock.now() + timedelta(days=2)).isoformat().replace("+", "%2B")
+    later = (frozen.current + timedelta(days=2)).isoformat().replace("+", "%2B")
     ahead = summary(client, room["worker"], room["id"], f"?from={tomorrow}&to={later}")
     assert ahead["points"]["issued"] == 0 and ahead["points"]["outstanding"] == 50
-    past = (clock.now() - timedelta(days=1)).isoformat().replace("+", "%2B")
+    past = (frozen.current - timedelta(days=1)).isoformat().replace("+", "%2B")
     window = summary(client, room["worker"], room["id"], f"?from={past}&to={later}")
     assert window["points"]["issued"] == 50 and window["from"] and window["to"]
+    # Without `to` the books run to now, including what was posted at this very instant.
+    books = summary(client, room["worker"], room["id"])
+    assert books["points"]["issued"] == books["points"]["outstanding"] == 50
+    assert datetime.fromisoformat(books["to"]) == frozen.current
 
 
 def test_summary_errors(client, actors, room):
@@ -93,10 +97,10 @@ def test_summary_errors(client, actors, room):
                             headers=room["worker"].headers), 422, "VALIDATION_ERROR")
 
 
-def test_demo_benefits_load_once(app, client):
+def test_demo_benefits_load_once(app, client, frozen):
     for _ in range(2):
         with app.app_context():
-            demo.load(now=clock.now(), settings=core_settings.of(app))
+            demo.load(now=frozen.current, settings=core_settings.of(app))
             db.session.commit()
     with app.app_context():
         names = sorted(db.session.scalars(sa.select(Benefit.name)))

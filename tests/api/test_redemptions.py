@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core import clock
 from points.verify import verify
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.benefit_support import give_points, make_benefit, points_of, redeem
 from tests.support import API, assert_error, change_settings
 
@@ -13,7 +13,7 @@ CROCKFORD_13 = re.compile(r"^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{13}$")
 
 
 @pytest.fixture
-def room(actors):
+def room(actors, frozen):  # noqa: F811  every test here runs on the frozen clock
     tree = actors.tree()
     return {"tree": tree, "id": tree["room_a"], "worker": actors.staff(tree["room_a"], "worker")}
 
@@ -23,11 +23,6 @@ def volunteer(app, actors, room):
     person = actors.resident(volunteer=True)
     give_points(app, person.id, room["id"], 100)
     return person
-
-
-def shift_clock(monkeypatch, delta):
-    real_now = clock.now
-    monkeypatch.setattr(clock, "now", lambda: real_now() + delta)
 
 
 def fulfil(client, staff, code):
@@ -46,9 +41,8 @@ def assert_books_balance(app):
 
 # -- reserve ----------------------------------------------------------------------
 
-def test_redeem_takes_stock_and_holds_points(client, app, room, volunteer):
+def test_redeem_takes_stock_and_holds_points(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=30, stock=2)
-    before = clock.now()
     response = redeem(client, volunteer, benefit["id"])
     assert response.status_code == 201
     got = response.get_json()
@@ -56,18 +50,17 @@ def test_redeem_takes_stock_and_holds_points(client, app, room, volunteer):
     assert (got["benefit_id"], got["status"], got["cost"]) == (benefit["id"], "reserved", 30)
     assert CROCKFORD_13.match(got["code"])
     expires = datetime.fromisoformat(got["expires_at"])
-    assert timedelta(days=7) - timedelta(minutes=1) <= expires - before <= timedelta(days=7, minutes=1)
+    assert expires == frozen.current + timedelta(days=7)
     assert benefit_of(client, benefit["id"])["stock_left"] == 1
     assert points_of(app, volunteer.id) == {"balance": 100, "held": 30, "available": 70}
     assert_books_balance(app)
 
 
-def test_pickup_days_are_configurable(client, app, room, volunteer, monkeypatch):
+def test_pickup_days_are_configurable(client, app, room, volunteer, monkeypatch, frozen):
     change_settings(app, monkeypatch, redemption_pickup_days=2)
     benefit = make_benefit(client, room["worker"], room["id"])
     got = redeem(client, volunteer, benefit["id"]).get_json()
-    left = datetime.fromisoformat(got["expires_at"]) - datetime.now(timezone.utc)
-    assert timedelta(days=2) - timedelta(minutes=1) < left <= timedelta(days=2)
+    assert datetime.fromisoformat(got["expires_at"]) == frozen.current + timedelta(days=2)
 
 
 def test_redeem_needs_a_user_and_a_benefit(client, volunteer):
@@ -112,22 +105,22 @@ def test_unlimited_stock_never_runs_out(client, app, room, volunteer):
     assert benefit_of(client, benefit["id"])["stock_left"] is None
 
 
-def test_cancelled_and_expired_reservations_free_the_limit(client, app, room, volunteer, monkeypatch):
+def test_cancelled_and_expired_reservations_free_the_limit(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=10, per_user_limit=1)
     first = redeem(client, volunteer, benefit["id"]).get_json()
     assert_error(redeem(client, volunteer, benefit["id"]), 409, "LIMIT_REACHED")
     client.post(f"{API}/redemptions/{first['id']}/cancel", headers=volunteer.headers)
     assert redeem(client, volunteer, benefit["id"]).status_code == 201
-    shift_clock(monkeypatch, timedelta(days=8))
+    frozen.advance(days=8)
     assert redeem(client, volunteer, benefit["id"]).status_code == 201
 
 
-def test_monthly_limit_counts_calendar_months_in_the_local_zone(client, app, room, volunteer, monkeypatch):
+def test_monthly_limit_counts_calendar_months_in_the_local_zone(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=10, per_user_limit=1,
                            limit_period="month")
     # 31 Jan 23:30 and 1 Feb 00:30 in Shanghai are both still January in UTC.
     for local in ("2027-01-31T23:30:00+08:00", "2027-02-01T00:30:00+08:00"):
-        monkeypatch.setattr(clock, "now", lambda local=local: datetime.fromisoformat(local).astimezone(timezone.utc))
+        frozen.current = datetime.fromisoformat(local).astimezone(timezone.utc)
         assert redeem(client, volunteer, benefit["id"]).status_code == 201
     assert_error(redeem(client, volunteer, benefit["id"]), 409, "LIMIT_REACHED")
 
@@ -245,13 +238,13 @@ def test_fulfil_errors(client, app, actors, room, volunteer):
     assert fulfil(client, station_worker, made["code"]).status_code == 200
 
 
-def test_fulfil_of_a_cancelled_or_expired_redemption(client, app, room, volunteer, monkeypatch):
+def test_fulfil_of_a_cancelled_or_expired_redemption(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=10)
     cancelled = redeem(client, volunteer, benefit["id"]).get_json()
     client.post(f"{API}/redemptions/{cancelled['id']}/cancel", headers=volunteer.headers)
     assert_error(fulfil(client, room["worker"], cancelled["code"]), 409, "REDEMPTION_CANCELLED")
     overdue = redeem(client, volunteer, benefit["id"]).get_json()
-    shift_clock(monkeypatch, timedelta(days=7, seconds=1))
+    frozen.advance(days=7, seconds=1)
     assert_error(fulfil(client, room["worker"], overdue["code"]), 409, "REDEMPTION_EXPIRED")
     # the expiry stuck even though the request was refused
     assert benefit_of(client, benefit["id"])["stock_left"] == 5
@@ -279,7 +272,7 @@ def test_owner_cancels_stock_and_points_come_back_once(client, app, actors, room
     assert_books_balance(app)
 
 
-def test_staff_cancel_but_not_after_fulfilment(client, app, room, volunteer, monkeypatch):
+def test_staff_cancel_but_not_after_fulfilment(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"])
     made = redeem(client, volunteer, benefit["id"]).get_json()
     assert client.post(f"{API}/redemptions/{made['id']}/cancel", headers=room["worker"].headers).status_code == 200
@@ -288,17 +281,17 @@ def test_staff_cancel_but_not_after_fulfilment(client, app, room, volunteer, mon
     assert_error(client.post(f"{API}/redemptions/{done['id']}/cancel", headers=volunteer.headers),
                  409, "ALREADY_FULFILLED")
     late = redeem(client, volunteer, benefit["id"]).get_json()
-    shift_clock(monkeypatch, timedelta(days=30))
+    frozen.advance(days=30)
     assert_error(client.post(f"{API}/redemptions/{late['id']}/cancel", headers=volunteer.headers),
                  409, "REDEMPTION_EXPIRED")
 
 
 # -- expiry -----------------------------------------------------------------------------------
 
-def test_overdue_reservations_expire_when_listed(client, app, room, volunteer, monkeypatch):
+def test_overdue_reservations_expire_when_listed(client, app, room, volunteer, frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=10, stock=1)
     made = redeem(client, volunteer, benefit["id"]).get_json()
-    shift_clock(monkeypatch, timedelta(days=7, minutes=1))
+    frozen.advance(days=7, minutes=1)
     listed = client.get(f"{API}/me/redemptions", headers=volunteer.headers).get_json()
     assert listed["items"][0]["status"] == "expired" and listed["items"][0]["expired_at"]
     assert benefit_of(client, benefit["id"])["stock_left"] == 1
@@ -308,13 +301,13 @@ def test_overdue_reservations_expire_when_listed(client, app, room, volunteer, m
 
 
 def test_the_expire_command_releases_each_overdue_reservation_once(client, app, actors, room, volunteer,
-                                                                    monkeypatch):
+                                                                    frozen):
     benefit = make_benefit(client, room["worker"], room["id"], cost=10, stock=3)
     redeem(client, volunteer, benefit["id"])
     redeem(client, volunteer, benefit["id"])
     runner = app.test_cli_runner()
     assert "0 redemption(s) expired" in runner.invoke(args=["redemptions", "expire"]).output
-    shift_clock(monkeypatch, timedelta(days=8))
+    frozen.advance(days=8)
     result = runner.invoke(args=["redemptions", "expire"])
     assert result.exit_code == 0 and "2 redemption(s) expired" in result.output
     assert "0 redemption(s) expired" in runner.invoke(args=["redemptions", "expire"]).output

@@ -4,22 +4,22 @@ from datetime import timedelta
 import pytest
 
 from activities.models import Activity, Registration
-from core import clock
 from core.db import db
 from orgs.models import Org
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.benefit_support import give_points, make_benefit, redeem
 from tests.support import API, assert_error, current_settings
 from volunteers import records
 
 
 @pytest.fixture
-def station(app, client, actors):
+def station(app, client, actors, frozen):  # noqa: F811
     """Activities, attendance, service records, points and a fulfilled benefit in
     two rooms of one station, and some that must not be counted."""
     tree = actors.tree()
     worker_a = actors.staff(tree["room_a"], "worker")
     r1, r2, r3, v1, v2, waiting = (actors.resident() for _ in range(6))
-    now = clock.now()
+    now = frozen.current
     with app.app_context():
         def activity(room, domain, status, starts):
             row = Activity(org_id=tree[room], title="活动", domain=domain, location="活动室", starts_at=starts,
@@ -54,7 +54,7 @@ def station(app, client, actors):
                 user_id=person.id, activity_id=a1, title="探访", org=rooms[room], place="敬老院", content="陪伴",
                 started_at=ended - timedelta(minutes=minutes), ended_at=ended, minutes=minutes, points=0,
                 responsible_person="李社工", recorded_by=None, cause_key=f"report:{key}",
-                service_date=now.date(), now=now, settings=current_settings())  # the one of v2 is recorded 20 days late
+                service_date=now.astimezone(current_settings().zone).date(), now=now, settings=current_settings())  # the one of v2 is recorded 20 days late
         db.session.commit()
     give_points(app, r1.id, tree["room_a"], 20)
     give_points(app, r1.id, tree["room_b"], 10)

@@ -3,10 +3,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from core import clock
 from core.db import db
 from orgs.services import get_org
 from volunteers import records
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.support import API, assert_error, current_settings, make_id_number
 
 BODY = {"real_name": "刘志远", "phone": "13912345678"}
@@ -93,8 +93,8 @@ def test_an_id_number_registers_one_profile_only(client, actors):
                  409, "ID_NUMBER_IN_USE")
 
 
-def test_under_fourteen_needs_a_guardian(client, actors):
-    today = clock.now().date()
+def test_under_fourteen_needs_a_guardian(client, actors, frozen):
+    today = frozen.current.date()
     child = make_id_number(f"{today.year - 10}0101", "420102", "111")
     error = assert_error(register(client, actors.resident(), **BODY, id_number=child), 422,
                          "VALIDATION_ERROR")

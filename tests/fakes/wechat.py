@@ -7,7 +7,7 @@ Codes behave by their prefix, like the real service:
   ratelimit     45011 too frequent
   busy          -1 system busy
   garbage       a body that is not JSON
-  slow          answers after `slow_seconds`
+  slow          a good answer (openid "slow"), but only after `slow_seconds`
 """
 import json
 import threading
@@ -63,9 +63,9 @@ class FakeWechat:
             return 200, {"errcode": -1, "errmsg": "system error"}
         if code == "garbage":
             return 200, b"<html>502 Bad Gateway</html>"
-        if code == "slow":
+        if code == "slow":  # so only a client that stopped waiting fails
             time.sleep(self.slow_seconds)
-            return 200, {"errcode": -1, "errmsg": "system error"}
+            return 200, {"openid": "slow", "session_key": "SESSIONKEY-slow"}
         kind, _, openid = code.partition(":")
         if kind in {"ok", "union"} and openid:
             with self.lock:

@@ -6,15 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import clock
 from core.db import db
 from orgs.models import Org
 from points import books, expiry, ledger
 from points.models import Account
 from points.verify import verify
+from tests.activity_support import frozen  # noqa: F401  (fixture)
 from tests.support import API, change_settings
 
 MONTHS = 12
+# The 31st of a month after February: a month back clamps to 28 February.
+NOW = datetime(2027, 3, 31, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 _keys = itertools.count()
 
 
@@ -32,7 +34,7 @@ def test_add_months_clamps_to_the_months_end(moment, months, expected):
 def site(ctx, actors):
     tree = actors.tree()
     person = actors.resident()
-    now = clock.now()
+    now = NOW
     found = {"now": now, "tree": tree, "person_id": person.id, "person": person,
              "person_account": ledger.person_account(person.id, now=now),
              "a": ledger.issuing_account(tree["room_a"], now=now),
@@ -94,7 +96,8 @@ def test_a_reversed_credit_is_no_lot_and_its_reversal_spends_nothing(site):
     assert available(site) == 3
 
 
-def test_nothing_expires_inside_the_period_or_when_expiry_is_off(app, client, site, monkeypatch):
+def test_nothing_expires_inside_the_period_or_when_expiry_is_off(app, client, site, monkeypatch, frozen):
+    frozen.current = site["now"]  # the views and the command see the test's now
     # Earned so that the points fall due in 15 days: inside the 30-day warning
     # window and not yet expired, whatever the month lengths around today.
     earned_at = expiry.add_months(site["now"] + timedelta(days=15), -MONTHS)
