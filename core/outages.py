@@ -84,4 +84,4 @@ def health(*, engine: sa.Engine, store, now) -> dict:
     down = [name for name, up in answers.items() if not up]
     if not answers["database"]:
         raise DomainError(Code.SERVICE_UNAVAILABLE, "服务暂时不可用，请稍后重试", down=down)
-    return {"status": "degraded" if down else "ok", "time": now.isoformat(), **answers, "down": down}
+    return {"status": "degraded" if down else "ok", "time": now, **answers, "down": down}

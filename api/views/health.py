@@ -2,6 +2,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from api.schemas.common import Instant
 from core import clock, outages
 from core.db import db
 
@@ -11,7 +12,7 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Liveness"
 
 class HealthOut(Schema):
     status = fields.String(metadata={"description": "ok；Redis 不应答时为 degraded"})
-    time = fields.String(metadata={"description": "服务器当前时间"})
+    time = Instant(metadata={"description": "服务器当前时间（配置的时区，如 +08:00）"})
     database = fields.Boolean(metadata={"description": "数据库是否应答"})
     redis = fields.Boolean(metadata={"description": "Redis 是否应答（没有 Redis 应用照常工作）"})
     down = fields.List(fields.String(), metadata={"description": "不应答的依赖"})

@@ -292,3 +292,9 @@ def test_a_database_that_never_answers_is_503_after_the_connect_timeout(app, act
                         DB_CONNECT_TIMEOUT_SECONDS=2) as other:
         assert_unavailable(other.test_client().get(f"{API}/orgs/{tree['room_a']}"))
         assert silent.accepted >= 1 and silent.closed == 0  # the client gave up first
+
+
+def test_health_gives_its_time_in_the_configured_zone(client):
+    """Every time the API returns is in the configured zone (API.md, second part)."""
+    body = client.get("/api/v1/health").get_json()
+    assert body["time"].endswith("+08:00")
