@@ -136,3 +136,13 @@ def run_together(count: int, work):
     for thread in threads:
         thread.join()
     return results
+
+
+def real_clock_env(env=None) -> dict:
+    """The environment without libfaketime (`make test-at`), for a process a test
+    starts whose own clock is not under test (a browser, a gunicorn): on a faked
+    clock a browser crawls and a server's timeouts misfire."""
+    import os
+
+    return {k: v for k, v in (os.environ if env is None else env).items()
+            if k not in ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC")}
