@@ -147,7 +147,8 @@ def measure(label: str, code_dir: Path, url: str, timeout: float) -> list[str]:
             (f"{result['seconds']:6.1f} s (cpu: job {result['cpu']:5.1f} s, database {result['db_cpu']:5.1f} s)  "
              f"peak RSS {result['rss_mb']:4.0f} MB  exit {result['code']}")
         last = "" if what.startswith("app start") else result["last"]
-        rows.append(f"  {label:7} {what:22} {status}  {extra}{last}")
+        load = f"[load {os.getloadavg()[0]:4.1f}] "  # other work on the machine stretches wall times
+        rows.append(f"  {label:7} {what:22} {status}  {load}{extra}{last}")
         print(rows[-1], flush=True)
 
     show("app start (--help)", run_job(code_dir, url, ["points", "--help"], timeout))
@@ -168,8 +169,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--before", type=Path, help="another checkout of the code to measure first (e.g. main's)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a job is killed")
+    parser.add_argument("--before-timeout", type=float, help="the same for the other checkout's jobs")
     args = parser.parse_args(argv)
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after", HERE)]
+    trees = ([("before", args.before.resolve(), args.before_timeout or args.timeout)] if args.before else []) \
+        + [("after", HERE, args.timeout)]
     report = []
     for scale in [float(s) for s in args.scales.split(",")]:
         base_url, drop_base = create_scratch_database(SERVER)
@@ -182,10 +185,10 @@ def main(argv=None):
                        f"redemptions; {counts['size']}, generated in {counts['seconds']} s")
             print(summary, flush=True)
             report.append(summary)
-            for label, code_dir in trees:
+            for label, code_dir, timeout in trees:
                 url, drop = copy_database(SERVER, base_url)
                 try:
-                    report += measure(label, code_dir, url, args.timeout)
+                    report += measure(label, code_dir, url, timeout)
                 finally:
                     drop()
         finally:
