@@ -12,13 +12,16 @@ cron runs it:
 - `flask redemptions expire`: seconds and how many reservations were overdue;
 - `flask points verify` again: the books still hold after both jobs.
 
-Peak RSS is the child's own (os.wait4). Every database is dropped at the end,
-even on error. Not a test: it prints figures measured in this one run.
+Peak RSS is the job process's own (os.wait4 in a small process that forks it).
+Every database is dropped at the end, even on error or SIGTERM. Not a test: it
+prints figures measured in this one run, with the machine's load beside each.
 
     python bench/bench_nightly.py                       # scales 0.1 and 1.0
     python bench/bench_nightly.py --scales 0.1 --before /tmp/linli-main
 """
 import argparse
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -87,28 +90,46 @@ class DatabaseCpu:
         return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
+# Runs the job and writes its own rusage to argv[1]. The job's peak RSS must not
+# include this benchmark's memory: a forked child counts its parent's pages
+# until it execs, and Linux keeps that figure, so a small process forks it.
+WRAPPER = """import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump([usage.ru_maxrss, usage.ru_utime + usage.ru_stime], out)
+sys.exit(os.waitstatus_to_exitcode(status) & 255)
+"""
+
+
 def run_job(code_dir: Path, url: str, args: list[str], timeout: float, **env) -> dict:
     """Runs `flask --app wsgi ARGS` in `code_dir` against `url`; wall seconds,
     the process's CPU seconds and peak RSS (MB), the database backends' CPU
     seconds, exit code and output. Killed after `timeout` seconds."""
     environment = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-nightly", "DEV_LOGIN": "0", **env}
     environment.pop("REDIS_URL", None)
-    with tempfile.TemporaryFile("w+") as output, DatabaseCpu(sa.make_url(url).database) as database:
+    with tempfile.TemporaryFile("w+") as output, tempfile.NamedTemporaryFile("r") as usage, \
+            DatabaseCpu(sa.make_url(url).database) as database:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=code_dir,
-                                   env=environment, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-c", WRAPPER, usage.name, sys.executable, "-m", "flask",
+                                    "--app", "wsgi", *args], cwd=code_dir, env=environment, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         timer = threading.Timer(timeout, lambda: os.killpg(process.pid, signal.SIGKILL))
         timer.start()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            process.wait()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # nothing of it outlives the benchmark
         seconds = time.perf_counter() - started
         output.seek(0)
         lines = [line for line in output.read().splitlines() if line.strip()]
-    return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "db_cpu": database.seconds,
-            "rss_mb": usage.ru_maxrss / 1024, "code": process.returncode,
-            "last": lines[-1] if lines else "", "timed_out": seconds >= timeout}
+        rss_kb, cpu = json.loads(usage.read() or "[0, 0]")
+    return {"seconds": seconds, "cpu": cpu, "db_cpu": database.seconds, "rss_mb": rss_kb / 1024,
+            "code": process.returncode, "last": lines[-1] if lines else "", "timed_out": seconds >= timeout}
 
 
 def scalar(url: str, sql: str):
@@ -164,6 +185,9 @@ def measure(label: str, code_dir: Path, url: str, timeout: float) -> list[str]:
 
 
 def main(argv=None):
+    # Stopped by a signal, the scratch databases are still dropped (the finally blocks run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit("stopped"))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="0.1,1.0")
     parser.add_argument("--seed", type=int, default=1)
