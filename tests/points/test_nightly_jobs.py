@@ -167,8 +167,8 @@ def test_transfer_many_posts_replays_and_refuses_as_single_transfers_do(site):
     again = ledger.transfer_many(moves=[moves[0], moves[2]], kind="test", now=now)
     assert again == [(results[0][0], True), (results[2][0], True)]
     with pytest.raises(Conflict) as conflict:
-        ledger.transfer_many(moves=[ledger.Move(p1, site["a"], 1, "other", "another"), ledger.Move(p0, site["a"], 1, "m1", "first")],
-                             kind="test", now=now)
+        ledger.transfer_many(moves=[ledger.Move(p1, site["a"], 1, "other", "another"),
+                                    ledger.Move(p0, site["a"], 1, "m1", "first")], kind="test", now=now)
     assert conflict.value.code == "IDEMPOTENCY_CONFLICT"
     assert ledger.available(account(p1)) == 3  # nothing of the refused batch was written
     with pytest.raises(Invalid):
