@@ -53,13 +53,4 @@ def redemptions_expire():
     """Expire reservations past their pickup period: restock and release the points."""
     from . import redemption
 
-    now, expired = clock.now(), 0
-    while True:
-        ids = redemption.overdue_ids(now=now)
-        for redemption_id in ids:
-            # One transaction per redemption: never two people's locks at once.
-            expired += redemption.expire(redemption_id=redemption_id, now=now)
-            db.session.commit()
-        if not ids:
-            break
-    click.echo(f"{expired} redemption(s) expired")
+    click.echo(f"{redemption.expire_overdue(now=clock.now())} redemption(s) expired")

@@ -242,6 +242,96 @@ def issue_many(*, debit: Account, credits: list[Credit], kind: str, now, actor_i
     return [claimed.get(row["idempotency_key"]) or existing[row["idempotency_key"]].id for row in rows]
 
 
+_LOCK_STATE = (sa.select(Account.id, Account.kind, Account.balance, Account.held, Account.chain_head)
+               .where(Account.id.in_(sa.bindparam("ids", expanding=True))).order_by(Account.id))
+
+
+def lock_accounts(account_ids) -> dict:
+    """Row-locks the accounts until commit, in id order as every transfer locks
+    them (on PostgreSQL; SQLite lets one writer in at a time anyway), and
+    returns {id: row of (id, kind, balance, held, chain_head)} as they are once locked."""
+    stmt = _LOCK_STATE.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else _LOCK_STATE
+    return {row.id: row for row in db.session.execute(stmt, {"ids": sorted(set(account_ids))})}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One transfer of `transfer_many`, between accounts given by id."""
+
+    debit_id: int
+    credit_id: int
+    amount: int
+    idempotency_key: str
+    memo: str
+    cause_key: str | None = None
+
+
+def transfer_many(*, moves: list[Move], kind: str, now, actor_id: int | None = None) -> list[tuple[int | None, bool]]:
+    """`transfer` for many moves at once, as a nightly job posts thousands: the
+    same rows, keys, fingerprints and chains as one `transfer` per move, in a
+    handful of statements whatever their number. Per move, in order:
+    (transfer id, False) when posted; (the original's id, True) when its key was
+    used before for the same body (a replay); (None, False) when refused
+    because a person's `balance - held`, after the moves before it, cannot
+    cover it (nothing of it is written, as `transfer` refuses).
+
+    Every account is locked in id order before anything is written (the
+    caller may hold some of those locks already). Raises VALIDATION_ERROR for a
+    non-positive amount, a self-transfer or a key given twice;
+    IDEMPOTENCY_CONFLICT when a key was used for another body (nothing posted).
+    """
+    if len({move.idempotency_key for move in moves}) != len(moves):
+        raise Invalid({"idempotency_key": ["each move needs a key of its own"]})
+    rows = []
+    for move in moves:
+        amount = move.amount
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise Invalid({"amount": ["must be a positive integer"]})
+        if move.debit_id == move.credit_id:
+            raise Invalid({"account": ["cannot transfer to the same account"]})
+        rows.append({"idempotency_key": move.idempotency_key, "debit_account_id": move.debit_id,
+                     "credit_account_id": move.credit_id, "amount": amount, "kind": kind,
+                     "memo": move.memo[:200], "cause_key": move.cause_key, "reverses_id": None,
+                     "actor_id": actor_id, "created_at": now, "fingerprint": fingerprint_of(
+                         {"debit": move.debit_id, "credit": move.credit_id, "amount": amount, "kind": kind})})
+    if not rows:
+        return []
+    with db.session.begin_nested():  # an IDEMPOTENCY_CONFLICT leaves nothing behind
+        state = lock_accounts([account for move in moves for account in (move.debit_id, move.credit_id)])
+        keys = [row["idempotency_key"] for row in rows]
+        existing = {t.idempotency_key: (t.id, t.fingerprint) for t in db.session.execute(
+            sa.select(Transfer.idempotency_key, Transfer.id, Transfer.fingerprint)
+            .where(Transfer.idempotency_key.in_(keys)))}
+        available = {account_id: row.balance - row.held for account_id, row in state.items()}
+        results, postable = {}, []
+        for row in rows:
+            key, debit, amount = row["idempotency_key"], row["debit_account_id"], row["amount"]
+            if key in existing:
+                if existing[key][1] != row["fingerprint"]:
+                    raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于另一笔不同的操作", idempotency_key=key)
+                results[key] = (existing[key][0], True)
+            elif state[debit].kind == PERSON and available[debit] < amount:
+                results[key] = (None, False)
+            else:
+                available[debit] -= amount
+                available[row["credit_account_id"]] += amount
+                postable.append(row)
+        claimed = claim_many(postable) if postable else {}
+        if len(claimed) != len(postable):
+            # Only an insert that skipped these locks can have taken a key meanwhile.
+            raise Conflict(Code.IDEMPOTENCY_CONFLICT, "该幂等键已用于另一笔不同的操作",
+                           idempotency_key=next(row["idempotency_key"] for row in postable
+                                                if row["idempotency_key"] not in claimed))
+        move_many([(claimed[row["idempotency_key"]], row["debit_account_id"], row["credit_account_id"],
+                    row["amount"]) for row in postable], now)
+        results.update({key: (transfer_id, False) for key, transfer_id in claimed.items()})
+    for account_id in state:
+        cached = db.session.identity_map.get(identity_key(Account, account_id))
+        if cached is not None:
+            db.session.expire(cached)
+    return [results[row["idempotency_key"]] for row in rows]
+
+
 def reverse(*, original: Transfer, reason: str, actor_id: int | None, now) -> Transfer:
     """Undoes `original` with a new, linked transfer the other way, at most once.
 

@@ -8,9 +8,12 @@ Concurrency (PostgreSQL, READ COMMITTED), the rules every function keeps:
   takes a fresh snapshot under READ COMMITTED).
 - Locks are always taken in the same order: person account → redemption row →
   benefit row → the ledger's accounts (the ledger itself goes in id order), so
-  reserve, fulfil, cancel and expiry cannot deadlock one another. One
-  transaction never locks two people's accounts, and locks several benefit
-  rows only in id order (lazy expiry when listing).
+  reserve, fulfil, cancel and expiry cannot deadlock one another. A request
+  never locks two people's accounts; the expiry job locks a batch of people's
+  accounts first, in one statement in id order, before any other lock (so it
+  waits for a request, never the other way round while holding something the
+  request needs). Several benefit rows are locked only in id order (lazy
+  expiry when listing, the expiry job).
 - Stock is taken with one conditional UPDATE (`stock_left > 0`); a CHECK
   constraint stands behind it. Status moves with conditional UPDATEs
   (`WHERE status = 'reserved'`), so release and posting happen exactly once.
@@ -19,6 +22,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 
 from core.db import db
 from core.errors import Code, Conflict, DomainError, Forbidden, NotFound
@@ -339,9 +343,10 @@ def list_for_benefit(*, actor, benefit: Benefit, status: str | None, cursor: str
 
 # -- expiry job -----------------------------------------------------------------
 
-def overdue_ids(*, now, limit: int = 500) -> list[int]:
+def overdue_ids(*, now, limit: int = 500, after: int = 0) -> list[int]:
     return list(db.session.scalars(
-        sa.select(Redemption.id).where(Redemption.status == RESERVED, Redemption.expires_at <= now)
+        sa.select(Redemption.id).where(Redemption.status == RESERVED, Redemption.expires_at <= now,
+                                       Redemption.id > after)
         .order_by(Redemption.id).limit(limit)))
 
 
@@ -354,3 +359,50 @@ def expire(*, redemption_id: int, now) -> bool:
         return False
     _lock_person(redemption.user_id, now=now)
     return _expire_if_overdue(_reload(redemption), now=now)
+
+
+def expire_many(*, redemption_ids: list[int], now) -> int:
+    """Expires these reservations where they are overdue, as `expire` would each
+    (restock, void the hold, exactly once even racing a fulfil or cancel), in a
+    few statements: their owners' accounts are locked first, in id order, then
+    the reservations still reserved move to expired in one conditional UPDATE.
+    Returns how many this call expired."""
+    owners = sa.select(Redemption.user_id).where(Redemption.id.in_(redemption_ids))
+    db.session.execute(sa.select(Account.id).where(Account.kind == PERSON, Account.user_id.in_(owners))
+                       .order_by(Account.id).with_for_update()).all()
+    moved = db.session.execute(
+        sa.update(Redemption).where(Redemption.id.in_(redemption_ids), Redemption.status == RESERVED,
+                                    Redemption.expires_at <= now)
+        .values(status=EXPIRED, expired_at=now).returning(Redemption.benefit_id, Redemption.hold_id)
+        .execution_options(synchronize_session=False)).all()
+    restock = {}
+    for benefit_id, _hold_id in moved:
+        restock[benefit_id] = restock.get(benefit_id, 0) + 1
+    if restock:  # in benefit id order, as every other path locks benefit rows
+        db.session.execute(
+            sa.update(Benefit.__table__)
+            .where(Benefit.__table__.c.id == sa.bindparam("benefit_id"), Benefit.__table__.c.stock_left.is_not(None))
+            .values(stock_left=Benefit.__table__.c.stock_left + sa.bindparam("units")),
+            [{"benefit_id": benefit_id, "units": units} for benefit_id, units in sorted(restock.items())])
+    holds = [hold_id for _benefit_id, hold_id in moved if hold_id is not None]
+    if holds:
+        for hold_row in db.session.scalars(sa.select(Hold).where(Hold.id.in_(holds)).order_by(Hold.id)).all():
+            ledger.void_hold(hold_row=hold_row, now=now)
+    for model, ids in ((Redemption, redemption_ids), (Benefit, restock)):
+        for row_id in ids:  # what the session holds of them is stale now
+            cached = db.session.identity_map.get(identity_key(model, row_id))
+            if cached is not None:
+                db.session.expire(cached)
+    return len(moved)
+
+
+def expire_overdue(*, now, batch: int = 500) -> int:
+    """The job: every reservation overdue at `now` expired, `batch` per
+    transaction (committed here); how many this run expired. Safe to run twice
+    at once, and alongside fulfils and cancels."""
+    expired, after = 0, 0
+    while ids := overdue_ids(now=now, limit=batch, after=after):
+        expired += expire_many(redemption_ids=ids, now=now)
+        db.session.commit()
+        after = ids[-1]
+    return expired
