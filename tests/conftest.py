@@ -5,11 +5,13 @@ TEST_REDIS_URL is set, under a prefix of this run's own; a fake WeChat server.
 Tables are emptied after each test, so tests never see each other's rows.
 """
 import os
+import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from api import create_app
 from api.limits import rate_limits
@@ -101,6 +103,17 @@ def _clean(app):
     else:
         store.__init__()
     rate_limits(app).reset()  # this run's own counters only: the store's keys are under its prefix
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real port of 127.0.0.1, for a browser to load pages from."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

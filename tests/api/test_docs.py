@@ -1,12 +1,10 @@
 """/api/v1/docs: Swagger UI from the application itself, working with no internet."""
 import os
 import re
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.support import API, real_clock_env
 
@@ -28,16 +26,6 @@ def test_the_page_loads_its_assets_from_the_app(client):
     assert '"url": "/api/v1/openapi.json"' in html
     assert '"validatorUrl": null' in html  # no badge asking validator.swagger.io
     assert client.get(f"{API}/docs/assets/../../../api/config.py").status_code == 404
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")

@@ -4,14 +4,12 @@ import io
 import logging
 import os
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from core import clock
 from tests.activity_support import frozen, make_activity, register  # noqa: F401
-from tests.support import API, assert_error, change_settings
+from tests.support import API, assert_error, change_settings, real_clock_env
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -69,16 +67,6 @@ def test_the_old_link_with_the_token_in_the_path_opens_nothing(client, actors, f
     assert kiosk_state(client, token).status_code == 200  # the link itself is not revoked by this
 
 
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def _decode_qr(png: bytes) -> str:
     import zxingcpp
     from PIL import Image
@@ -86,13 +74,6 @@ def _decode_qr(png: bytes) -> str:
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert len(results) == 1, results
     return results[0].text
-
-
-def _real_clock_env() -> dict:
-    """The environment without libfaketime (`make test-at`): a browser on a faked
-    clock crawls, and a door screen has its own clock anyway (the page times its
-    polls from the server's times, never its own)."""
-    return {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}
 
 
 def shown_code(page) -> tuple[str, str]:
@@ -129,7 +110,7 @@ def test_door_screen_rotates_the_code_in_place(app, client, actors, live_server,
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, env=_real_clock_env(),
+            executable_path=CHROMIUM, env=real_clock_env(),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:
